@@ -1,0 +1,4 @@
+from unfake_async.cli import main
+
+if __name__ == "__main__":
+    main()
