@@ -10,11 +10,12 @@ from typing import Optional, Tuple, Union
 # Thread-offload helpers recognised out of the box, as qualified names of the callable that takes
 # a sync function (and its arguments) and runs it in a worker thread. The value says where the
 # function argument sits and how the helper passes arguments on.
-#   "call":    helper(func, *args, **kwargs)           e.g. asyncio.to_thread
-#   "wrap":    helper(func)(*args, **kwargs)           e.g. asgiref's sync_to_async
+#   "call":      helper(func, *args, **kwargs)   keywords go to func, e.g. asyncio.to_thread
+#   "call-args": helper(func, *args, **options)  keywords belong to the helper, e.g. anyio
+#   "wrap":      helper(func)(*args, **kwargs)   e.g. asgiref's sync_to_async
 DEFAULT_OFFLOAD_HELPERS = {
     "asyncio.to_thread": "call",
-    "anyio.to_thread.run_sync": "call",
+    "anyio.to_thread.run_sync": "call-args",
     "starlette.concurrency.run_in_threadpool": "call",
     "fastapi.concurrency.run_in_threadpool": "call",
     "asgiref.sync.sync_to_async": "wrap",

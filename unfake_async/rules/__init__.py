@@ -1,11 +1,15 @@
-"""The rule catalogue: one module per rule, each defining `RULE`."""
+"""The rule catalogue: one module per rule, each defining `RULE` (and `match` for call shapes)."""
 from __future__ import annotations
 
 from typing import Dict, List
 
+from unfake_async.rules import ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call
 from unfake_async.rules.base import Example, Rule
 
-ALL_RULES: List[Rule] = []
+# Order matters for matching: offload shapes claim a call before the direct-call rule sees it.
+CALL_RULE_MODULES = (ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call)
+
+ALL_RULES: List[Rule] = [module.RULE for module in CALL_RULE_MODULES]
 
 
 def get_rule(rule_id: str) -> Rule:
@@ -13,4 +17,4 @@ def get_rule(rule_id: str) -> Rule:
     return by_id[rule_id.upper()]
 
 
-__all__ = ["ALL_RULES", "Example", "Rule", "get_rule"]
+__all__ = ["ALL_RULES", "CALL_RULE_MODULES", "Example", "Rule", "get_rule"]

@@ -1,0 +1,214 @@
+"""Candidate constructions of the migrated code's shared client, as the source the codemod emits.
+
+Each `ClientCandidate` is the exact module prelude that defines ``_http_client()`` (one client,
+or a rotation of clients, per running event loop) and ``aclose_http_client()``. Call sites stay
+plain: ``await _http_client().get(url)``. ``scripts/bench_clients.py`` measures every candidate
+side by side on the bench server; docs/performance.md has the figures and the chosen default.
+
+Every candidate keeps requests' behaviour where the codemod promises it: redirects followed (30
+at most), no timeout, and a cookie jar that stores nothing (module-level ``requests.get`` used a
+fresh Session per call, so no cookie ever carried over).
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+_REQUESTS_LIKE = (
+    "follow_redirects=True",
+    "max_redirects=30",
+    "timeout=None",
+    "cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))",
+)
+
+
+def _arguments(extra: Tuple[str, ...], indent: int) -> str:
+    """Keyword arguments one per line, the first without indentation (the template has it)."""
+    return ("\n" + " " * indent).join(f"{argument}," for argument in _REQUESTS_LIKE + extra)
+
+# One client per running event loop: a client's pool belongs to the loop that made it.
+_PER_LOOP = '''
+_HTTP_CLIENTS: dict = {{}}
+
+
+def _http_client() -> {module}.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _HTTP_CLIENTS.get(loop)
+    if client is None:
+        client = _HTTP_CLIENTS[loop] = {module}.AsyncClient(
+            {arguments}
+        )
+    return client
+
+
+async def aclose_http_client() -> None:
+    """Close this event loop's shared HTTP client (call it at shutdown)."""
+    client = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+'''
+
+# Holds a semaphore slot from the moment a request enters the transport until its response is
+# closed, so that callers beyond the pool size wait on a cheap semaphore instead of inside
+# httpcore's pool, whose bookkeeping grows with connections x waiters. Honours the pool timeout.
+_BOUNDED_TRANSPORT = '''
+
+class _BoundedTransport({module}.AsyncBaseTransport):
+    """Lets at most `slots` requests into `transport` at once; the rest wait their turn here."""
+
+    def __init__(self, transport: {module}.AsyncBaseTransport, slots: int) -> None:
+        self._transport = transport
+        self._slots = asyncio.Semaphore(slots)
+
+    async def handle_async_request(self, request: {module}.Request) -> {module}.Response:
+        pool_timeout = request.extensions.get("timeout", {{}}).get("pool")
+        if pool_timeout is None:
+            await self._slots.acquire()
+        else:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), pool_timeout)
+            except asyncio.TimeoutError:
+                raise {module}.PoolTimeout("no connection slot free in time", request=request) from None
+        try:
+            response = await self._transport.handle_async_request(request)
+        except BaseException:
+            self._slots.release()
+            raise
+        response.stream = _SlotReleasingStream(response.stream, self._slots)
+        return response
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+class _SlotReleasingStream({module}.AsyncByteStream):
+    def __init__(self, stream, slots: asyncio.Semaphore) -> None:
+        self._stream = stream
+        self._slots = slots
+        self._held = True
+
+    async def __aiter__(self):
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._held:
+                self._held = False
+                self._slots.release()
+'''
+
+_ROTATION = '''
+_HTTP_CLIENTS: dict = {{}}
+_HTTP_CLIENT_TURN = [0]
+
+
+def _http_client() -> {module}.AsyncClient:
+    # {count} small clients per event loop, used in turn: a small pool stays cheap to manage.
+    loop = asyncio.get_running_loop()
+    clients = _HTTP_CLIENTS.get(loop)
+    if clients is None:
+        clients = _HTTP_CLIENTS[loop] = [
+            {module}.AsyncClient(
+                {arguments}
+            )
+            for _ in range({count})
+        ]
+    _HTTP_CLIENT_TURN[0] = (_HTTP_CLIENT_TURN[0] + 1) % len(clients)
+    return clients[_HTTP_CLIENT_TURN[0]]
+
+
+async def aclose_http_client() -> None:
+    """Close this event loop's shared HTTP clients (call it at shutdown)."""
+    for client in _HTTP_CLIENTS.pop(asyncio.get_running_loop(), []):
+        await client.aclose()
+'''
+
+
+@dataclass(frozen=True)
+class ClientCandidate:
+    """One way to build the shared client; `prelude` is what the codemod would emit."""
+
+    name: str
+    description: str
+    imports: Tuple[str, ...]
+    prelude: str
+    requires: Tuple[str, ...]  # importable modules the candidate needs at run time
+
+    def available(self) -> bool:
+        return all(importlib.util.find_spec(module) is not None for module in self.requires)
+
+    def module_source(self, call_sites: str) -> str:
+        """A complete module: imports, the client helpers, then `call_sites`."""
+        return "\n".join(self.imports) + "\n" + self.prelude + "\n\n" + call_sites.strip() + "\n"
+
+
+def _per_loop(module: str, *extra: str) -> str:
+    return _PER_LOOP.format(module=module, arguments=_arguments(extra, 12))
+
+
+def _limits(module: str, size: int) -> str:
+    return f"{module}.Limits(max_connections={size}, max_keepalive_connections={size})"
+
+
+def build_candidates(pool: int = 100) -> List[ClientCandidate]:
+    """Every construction worth measuring, for a pool of `pool` connections per loop."""
+    base = ("import asyncio", "import http.cookiejar", "")
+    candidates: List[ClientCandidate] = []
+    for module, requires in (("httpx", ("httpx",)), ("httpx2", ("httpx2",))):
+        imports = base + (f"import {module}",)
+        bounded = _BOUNDED_TRANSPORT.format(module=module)
+        transport = (
+            f"transport=_BoundedTransport(\n"
+            f"                {module}.AsyncHTTPTransport(limits={_limits(module, pool)}),\n"
+            f"                {pool},\n"
+            f"            )"
+        )
+        candidates += [
+            ClientCandidate(f"{module}-default", f"one {module} client, default limits (100 conns, 20 kept alive)",
+                            imports, _per_loop(module), requires),
+            ClientCandidate(f"{module}-keepalive", f"one {module} client, {pool} conns all kept alive",
+                            imports, _per_loop(module, f"limits={_limits(module, pool)}"), requires),
+            ClientCandidate(f"{module}-bounded", f"one {module} client, {pool} kept-alive conns, semaphore transport",
+                            imports, bounded + _per_loop(module, transport), requires),
+        ]
+        count = max(1, pool // 10)
+        candidates.append(
+            ClientCandidate(
+                f"{module}-split", f"{count} {module} clients x {pool // count} kept-alive conns, in turn",
+                imports,
+                _ROTATION.format(
+                    module=module,
+                    count=count,
+                    arguments=_arguments((f"limits={_limits(module, pool // count)}",), 16),
+                ),
+                requires,
+            )
+        )
+    for module, transport_module in (("httpx", "httpx_aiohttp"), ("httpx2", "httpx_aiohttp.httpx2")):
+        imports = base + (f"import {module}", f"from {transport_module} import AiohttpTransport")
+        candidates.append(
+            ClientCandidate(
+                f"{module}-aiohttp", f"one {module} client on httpx-aiohttp's AiohttpTransport, {pool} conns",
+                imports,
+                _per_loop(module, f"transport=AiohttpTransport(limits={module}.Limits(max_connections={pool}))"),
+                (module, "aiohttp", "httpx_aiohttp"),
+            )
+        )
+    return candidates
+
+
+def candidates_by_name(pool: int = 100) -> Dict[str, ClientCandidate]:
+    return {candidate.name: candidate for candidate in build_candidates(pool)}
+
+
+# The call sites the candidates are measured with: the codemod's output for seed_before.py.
+SEED_CALL_SITES = '''
+async def fetch_item(base_url):
+    response = await _http_client().get(f"{base_url}/item/1")
+    response.raise_for_status()
+    return response.json()
+'''

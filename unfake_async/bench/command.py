@@ -1,0 +1,134 @@
+"""``unfake-async bench``: measure fake-async code against its migration, on a local server.
+
+    unfake-async bench                                 # the seed article's scenario
+    unfake-async bench path/to/module.py::entry        # your module, as it is and migrated
+    unfake-async bench --before old.py::entry --after new.py::entry
+
+`entry` is an async function taking the server's base URL (``http://127.0.0.1:PORT``); it is
+called N times with at most C calls in flight. Exit status: 0 when every row ran cleanly, 1 when
+a row failed, timed out, had errors or could not be produced, 2 on bad arguments.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from typing import List, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from unfake_async.bench.report import BenchReport
+from unfake_async.bench.runner import RowSpec, run_rows
+from unfake_async.bench.scenario import TargetError, builtin_rows, pair_rows, user_rows
+from unfake_async.bench.server import BenchServer
+
+_LATENCY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$")
+
+
+def parse_latency(text: str) -> float:
+    """'150ms', '0.15s' or '0.15' (seconds) -> seconds."""
+    match = _LATENCY.match(text)
+    if not match:
+        raise typer.BadParameter(f"expected e.g. 150ms or 0.15s, got {text!r}")
+    value = float(match.group(1))
+    return value / 1000 if match.group(2) == "ms" else value
+
+
+def _settings(target: Optional[str]):
+    from unfake_async.settings import DEFAULT_SETTINGS
+
+    if target is None:
+        return None
+    return dataclasses.replace(DEFAULT_SETTINGS, target=target)
+
+
+def bench(
+    target: Optional[str] = typer.Argument(
+        None, help="MODULE.py::entry to measure as it is and as the codemod migrates it."
+    ),
+    before: Optional[str] = typer.Option(None, help="FILE::entry of the code before a change."),
+    after: Optional[str] = typer.Option(None, help="FILE::entry of the code after a change."),
+    requests: int = typer.Option(100, "--requests", "-n", min=1, max=100_000,
+                                 help="Calls of the entry point per row."),
+    concurrency: int = typer.Option(10, "--concurrency", "-c", min=1, max=10_000,
+                                    help="Calls in flight at most."),
+    latency: str = typer.Option("150ms", help="Server latency per request, e.g. 150ms or 0.2s."),
+    timeout: float = typer.Option(300.0, min=1.0, help="Seconds at most per row."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for CI)."),
+    extras: bool = typer.Option(True, "--extras/--no-extras",
+                                help="Built-in scenario: add the 32-thread, uvloop and aiohttp "
+                                "rows when those are installed."),
+    uvloop: bool = typer.Option(False, "--uvloop", help="Your module: add a row on uvloop."),
+    codemod_target: Optional[str] = typer.Option(
+        None, "--target", help="Library the codemod migrates to (httpx or httpx2)."
+    ),
+) -> int:
+    """Run fake-async code and its migration side by side against a local server."""
+    seconds = parse_latency(latency)
+    settings = _settings(codemod_target)
+    if (before is None) != (after is None):
+        raise typer.BadParameter("--before and --after go together")
+    if target is not None and before is not None:
+        raise typer.BadParameter("give either MODULE::entry or --before/--after, not both")
+    try:
+        if before is not None and after is not None:
+            rows, title = pair_rows(before, after), "before vs after"
+        elif target is not None:
+            rows, title = user_rows(target, settings, uvloop), target
+        else:
+            rows, title = builtin_rows(settings, extras), "seed scenario"
+    except TargetError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    report = BenchReport(title, requests, concurrency, seconds)
+    report.rows = _measure(rows, requests, concurrency, seconds, timeout)
+    report.notes.append(report.server_note())
+    if as_json:
+        sys.stdout.write(report.to_json() + "\n")
+    else:
+        report.render(Console())
+    return 0 if all(row.status == "ok" for row in report.rows) else 1
+
+
+def _measure(rows: List[RowSpec], requests: int, concurrency: int, latency: float,
+             timeout: float):
+    """Run every row against one server, with a progress bar on a terminal."""
+    runnable = [row for row in rows if row.source is not None]
+    # Bounds for the server itself: generous for entries that make several requests per call.
+    budget = max(10_000, 20 * requests * max(1, len(runnable)))
+    lifetime = (timeout + 60) * max(1, len(runnable)) + 60
+    stderr = Console(stderr=True)
+    with BenchServer(latency, max_requests=budget, max_seconds=lifetime) as server:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=stderr, transient=True,
+            disable=not stderr.is_terminal,
+        ) as progress:  # fmt: skip
+            task_ids = {}
+
+            def start(row: RowSpec) -> None:
+                task_ids["current"] = progress.add_task(row.name, total=requests)
+
+            def advance(done: int, errors: int) -> None:
+                progress.update(task_ids["current"], completed=done)
+
+            return run_rows(rows, server, requests, concurrency, timeout, start, advance)
+
+
+def bench_main(argv: List[str]) -> int:
+    """Entry point for ``unfake-async bench ARGS``; returns the exit status."""
+    app = typer.Typer(add_completion=False)
+    app.command(help=__doc__)(bench)
+    try:
+        return int(app(args=list(argv), prog_name="unfake-async bench", standalone_mode=False) or 0)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        Console(stderr=True).print("interrupted; the bench server was stopped")
+        return 130

@@ -1,0 +1,1 @@
+"""Modules the built-in bench scenario measures. They are data read as text, not imported."""

@@ -1,0 +1,141 @@
+"""Which rows a bench run measures: the built-in seed scenario, or the user's own modules.
+
+"After" rows are produced by the codemod itself, in memory, so the bench measures exactly what
+``unfake-async --fix --unsafe-fixes`` would write.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from unfake_async.bench.runner import RowSpec
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+SEED_ENTRY = "fetch_item"
+
+
+class TargetError(ValueError):
+    """A FILE::entry argument that cannot be used."""
+
+
+def seed_before_source() -> str:
+    return (SAMPLES / "seed_before.py").read_text(encoding="utf-8")
+
+
+def aiohttp_reference_source() -> str:
+    return (SAMPLES / "aiohttp_reference.py").read_text(encoding="utf-8")
+
+
+def thread_pool_variant(source: str, workers: int) -> str:
+    """The same module with a thread pool of `workers` instead of the seed's 3."""
+    changed, count = re.subn(r"max_workers\s*=\s*\d+", f"max_workers={workers}", source)
+    if count == 0:
+        raise ValueError("the module has no max_workers=N to change")
+    return changed
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def migrate(source: str, path: str, settings=None) -> Tuple[Optional[str], Optional[str]]:
+    """(migrated source, None), or (None, why not) when the codemod rewrote nothing or failed."""
+    # Imported here: the codemod pulls in libcst, which the server and workers never need.
+    from unfake_async.codemod import FixLevel, analyze_source
+
+    try:
+        result = analyze_source(source, path=path, settings=settings, fix_level=FixLevel.UNSAFE)
+    except Exception as exc:  # a syntax error in the user's file, say: report it as the row
+        return None, f"the codemod failed on {path}: {type(exc).__name__}: {exc}"
+    if result.fixed_source is None or result.fixed_source == source:
+        return None, f"the codemod found nothing to migrate in {path}"
+    return result.fixed_source, None
+
+
+def _close_name(settings) -> str:
+    from unfake_async.settings import DEFAULT_SETTINGS
+
+    return (settings or DEFAULT_SETTINGS).module_close_function
+
+
+def builtin_rows(settings=None, extras: bool = True) -> List[RowSpec]:
+    """The seed's thread pools, the codemod's migration of it, and optional reference rows."""
+    before = seed_before_source()
+    path = str(SAMPLES / "seed_before.py")
+    after, why_not = migrate(before, path, settings)
+    close = _close_name(settings)
+    rows = [
+        RowSpec("before: requests on ThreadPoolExecutor(3) (seed)", before, SEED_ENTRY,
+                filename=path, kind="before"),
+        RowSpec("after: codemod's shared httpx client", after, SEED_ENTRY, filename=path,
+                close=close, kind="after", skip_reason=why_not),
+    ]
+    if not extras:
+        return rows
+    rows.insert(1, RowSpec("before: requests on ThreadPoolExecutor(32)",
+                           thread_pool_variant(before, 32), SEED_ENTRY, filename=path,
+                           kind="before"))
+    if installed("uvloop"):
+        rows.append(RowSpec("after on uvloop", after, SEED_ENTRY, filename=path, close=close,
+                            loop="uvloop", kind="after", skip_reason=why_not))
+    if installed("aiohttp"):
+        rows.append(RowSpec("reference: hand-written aiohttp", aiohttp_reference_source(),
+                            SEED_ENTRY, filename=str(SAMPLES / "aiohttp_reference.py"),
+                            close="aclose_http_client", kind="reference"))
+    return rows
+
+
+def parse_target(target: str) -> Tuple[Path, str]:
+    """Split ``path/to/module.py::entry`` and check that the file exists."""
+    path_text, separator, entry = target.rpartition("::")
+    if not separator or not path_text or not entry:
+        raise TargetError(f"expected FILE::entry, got {target!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise TargetError(f"no such file: {path_text}")
+    if not all(part.isidentifier() for part in entry.split(".")):
+        raise TargetError(f"not a Python name: {entry!r}")
+    return path, entry
+
+
+def _user_row(name: str, kind: str, path: Path, entry: str, source: Optional[str],
+              close: Optional[str], skip_reason: Optional[str] = None) -> RowSpec:
+    return RowSpec(
+        name, source, entry,
+        filename=str(path.resolve()),
+        close=close,
+        # The module's own directory first, as if it were run as a script there.
+        sys_path=[str(path.resolve().parent), os.getcwd()],
+        kind=kind,
+        skip_reason=skip_reason,
+    )  # fmt: skip
+
+
+def user_rows(target: str, settings=None, uvloop: bool = False) -> List[RowSpec]:
+    """The user's module as it is, and as the codemod migrates it."""
+    path, entry = parse_target(target)
+    before = path.read_text(encoding="utf-8")
+    after, why_not = migrate(before, str(path), settings)
+    close = _close_name(settings)
+    rows = [
+        _user_row(f"before: {path.name}::{entry}", "before", path, entry, before, None),
+        _user_row(f"after: {path.name}::{entry} migrated by the codemod", "after", path, entry,
+                  after, close, why_not),
+    ]
+    if uvloop and installed("uvloop") and after is not None:
+        rows.append(_user_row("after on uvloop", "after", path, entry, after, close))
+        rows[-1].loop = "uvloop"
+    return rows
+
+
+def pair_rows(before_target: str, after_target: str) -> List[RowSpec]:
+    """Two modules the user already has, e.g. before and after a commit."""
+    rows = []
+    for kind, target in (("before", before_target), ("after", after_target)):
+        path, entry = parse_target(target)
+        rows.append(_user_row(f"{kind}: {path.name}::{entry}", kind, path, entry,
+                              path.read_text(encoding="utf-8"), _close_name(None)))
+    return rows

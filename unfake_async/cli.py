@@ -1,0 +1,360 @@
+"""The `unfake-async` command line, with ruff's flags and exit codes.
+
+    unfake-async [PATHS] [--fix | --diff | --check] [--unsafe-fixes] ...   lint / fix (default)
+    unfake-async rules | rule UFA001                                        the rule catalogue
+    unfake-async verify ... | bench ...                                     shim / benchmark
+
+Exit codes: 0 nothing found, 1 findings (or a non-empty diff), 2 usage or internal error (also
+when any file failed to read, parse or write; the other files are still processed).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+import unfake_async
+from unfake_async.codemod.model import FixLevel
+
+EXTERNAL_COMMANDS = {
+    "verify": ("unfake_async.shim.command", "verify_main", "the verifying runtime shim"),
+    "bench": ("unfake_async.bench.command", "bench_main", "the benchmark"),
+}
+CATALOGUE_COMMANDS = ("rules", "rule")
+OUTPUT_FORMATS = ("text", "json", "github", "sarif", "junit")
+PROGRESS_THRESHOLD = 300  # files; below this a progress bar only flickers
+
+EPILOG = (
+    "Other commands: `unfake-async rules` lists the rules, `unfake-async rule UFA001` explains "
+    "one, `unfake-async verify ...` and `unfake-async bench ...` run the shim and the benchmark. "
+    "A path named like a command can be given as ./rules."
+)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: dispatch to a subcommand or run the lint/fix command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in EXTERNAL_COMMANDS:
+        sys.exit(run_external(args[0], args[1:]))
+    if args and args[0] in CATALOGUE_COMMANDS:
+        command = typer.main.get_command(catalogue_app)
+    else:
+        command = typer.main.get_command(check_app)
+    # Usage errors exit 2 inside typer; our commands raise typer.Exit with their own code.
+    command.main(args=args, prog_name="unfake-async", standalone_mode=True)
+
+
+def run_external(name: str, argv: List[str]) -> int:
+    """Hand `verify`/`bench` their own argv; exit 2 with a clear message if not installed."""
+    module_name, function_name, what = EXTERNAL_COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+        function = getattr(module, function_name)
+    except (ImportError, AttributeError) as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        sys.stderr.write(
+            f"unfake-async: error: `unfake-async {name}` needs {what} ({module_name}."
+            f"{function_name}), which is not available here: {missing}\n"
+        )
+        return 2
+    return int(function(argv) or 0)
+
+
+# -- the lint / fix command --------------------------------------------------------------------
+
+check_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+def _split_codes(values: Optional[List[str]]) -> Optional[List[str]]:
+    if values is None:
+        return None
+    return [code for value in values for code in value.split(",") if code.strip()]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"unfake-async {unfake_async.__version__}")
+        raise typer.Exit(0)
+
+
+@check_app.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+def check(
+    paths: List[str] = typer.Argument(None, help="Files or directories to check; - reads stdin."),
+    fix: bool = typer.Option(False, "--fix", help="Apply safe fixes (and unsafe ones with --unsafe-fixes)."),
+    diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff; write nothing."),
+    check_only: bool = typer.Option(False, "--check", help="Only report; write nothing (the default)."),
+    unsafe_fixes: Optional[bool] = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply/show fixes that may change behaviour."),
+    show_fixes: bool = typer.Option(False, "--show-fixes", help="Show what each fix does / what was fixed."),
+    select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to enable (comma-separated)."),
+    extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Rule codes or prefixes to enable on top."),
+    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", "--extend-exclude", help="Gitignore-style glob to skip (repeatable; adds to the configured excludes)."),
+    force_exclude: Optional[bool] = typer.Option(None, "--force-exclude/--no-force-exclude", help="Apply excludes to files named explicitly too (pre-commit)."),
+    respect_gitignore: Optional[bool] = typer.Option(None, "--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores."),
+    stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The path stdin's text is reported as."),
+    output_format: str = typer.Option("text", "--output-format", envvar="UNFAKE_ASYNC_OUTPUT_FORMAT", help="text, json, github, sarif or junit."),
+    output_file: Optional[str] = typer.Option(None, "-o", "--output-file", help="Write the report to this file."),
+    statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule instead of listing them."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings (still 2 on errors)."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print findings only: no summary, hints or skips."),
+    jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=0, help="Worker processes (0: all cores)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache."),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="Where the cache lives (default: .unfake-async-cache in the project root)."),
+    config_file: Optional[str] = typer.Option(None, "--config", help="Use this pyproject.toml instead of searching for one."),
+    show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved settings and exit."),
+    show_files: bool = typer.Option(False, "--show-files", help="Print the files that would be checked and exit."),
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Find fake-async HTTP code (requests in async def, run_in_executor, to_thread, ...) and
+    migrate it to a shared httpx.AsyncClient."""
+    if sum([fix, diff, check_only]) > 1:
+        raise typer.BadParameter("choose one of them", param_hint="--fix / --diff / --check")
+    if output_format not in OUTPUT_FORMATS:
+        raise typer.BadParameter(
+            f"{output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}", param_hint="--output-format"
+        )
+    args = CheckArgs(
+        paths=list(paths or ["."]),
+        mode="fix" if fix else "diff" if diff else "check",
+        unsafe_fixes=unsafe_fixes,
+        show_fixes=show_fixes,
+        select=_split_codes(select),
+        extend_select=_split_codes(extend_select),
+        ignore=_split_codes(ignore),
+        exclude=list(exclude or []),
+        force_exclude=force_exclude,
+        respect_gitignore=respect_gitignore,
+        stdin_filename=stdin_filename,
+        output_format=output_format,
+        output_file=output_file,
+        statistics=statistics,
+        exit_zero=exit_zero,
+        quiet=quiet,
+        jobs=jobs,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
+        config_file=config_file,
+        show_settings=show_settings,
+        show_files=show_files,
+    )
+    raise typer.Exit(run_check(args))
+
+
+# -- running a check ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckArgs:
+    """The lint/fix command's flags after parsing (None: not given, the config decides)."""
+
+    paths: List[str] = field(default_factory=lambda: ["."])
+    mode: str = "check"
+    unsafe_fixes: Optional[bool] = None
+    show_fixes: bool = False
+    select: Optional[List[str]] = None
+    extend_select: Optional[List[str]] = None
+    ignore: Optional[List[str]] = None
+    exclude: List[str] = field(default_factory=list)
+    force_exclude: Optional[bool] = None
+    respect_gitignore: Optional[bool] = None
+    stdin_filename: Optional[str] = None
+    output_format: str = "text"
+    output_file: Optional[str] = None
+    statistics: bool = False
+    exit_zero: bool = False
+    quiet: bool = False
+    jobs: Optional[int] = None
+    no_cache: bool = False
+    cache_dir: Optional[str] = None
+    config_file: Optional[str] = None
+    show_settings: bool = False
+    show_files: bool = False
+
+
+def resolve_config(args: CheckArgs):
+    """The pyproject config with the command-line flags applied on top (flags win)."""
+    from unfake_async.config import check_codes, load_config
+
+    lookup = [args.stdin_filename] if args.paths == ["-"] and args.stdin_filename else args.paths
+    config = load_config([p for p in lookup if p != "-"] or ["."], config_file=args.config_file)
+
+    def codes(values, flag):
+        return tuple(check_codes(values, lambda problem: ConfigErrorForFlag(f"{flag} {problem}")))
+
+    settings = config.settings
+    if args.select is not None:
+        settings = dataclasses.replace(settings, select=codes(args.select, "--select"))
+    if args.extend_select:
+        settings = dataclasses.replace(
+            settings, select=settings.select + codes(args.extend_select, "--extend-select")
+        )
+    if args.ignore:
+        settings = dataclasses.replace(settings, ignore=settings.ignore + codes(args.ignore, "--ignore"))
+    overrides = {"settings": settings, "extend_exclude": config.extend_exclude + tuple(args.exclude)}
+    for name in ("force_exclude", "respect_gitignore", "jobs", "unsafe_fixes"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    return dataclasses.replace(config, **overrides)
+
+
+class ConfigErrorForFlag(Exception):
+    """A bad rule code on the command line."""
+
+
+def run_check(args: CheckArgs) -> int:
+    """Run the lint/fix command; returns the exit code."""
+    from unfake_async.config import ConfigError, render_settings
+
+    try:
+        config = resolve_config(args)
+    except (ConfigError, ConfigErrorForFlag) as exc:
+        sys.stderr.write(f"unfake-async: error: {exc}\n")
+        return 2
+    if args.show_settings:
+        sys.stdout.write(render_settings(config))
+        return 0
+    if args.paths == ["-"]:
+        return _run_stdin(args, config)
+    if "-" in args.paths:
+        sys.stderr.write("unfake-async: error: - (stdin) cannot be combined with other paths\n")
+        return 2
+    return _run_paths(args, config)
+
+
+def _fix_level(args: CheckArgs, config) -> FixLevel:
+    if args.mode == "check":
+        return FixLevel.NONE
+    return FixLevel.UNSAFE if config.unsafe_fixes else FixLevel.SAFE
+
+
+def _report_options(args: CheckArgs, config):
+    from unfake_async.output.report import ReportOptions
+
+    return ReportOptions(output_format=args.output_format, statistics=args.statistics,
+                         show_fixes=args.show_fixes, unsafe_fixes=config.unsafe_fixes,
+                         quiet=args.quiet, root=config.root)
+
+
+def _run_paths(args: CheckArgs, config) -> int:
+    from unfake_async.codemod.cache import CACHE_DIRNAME
+    from unfake_async.codemod.discovery import DiscoveryOptions, discover
+    from unfake_async.codemod.runner import RunOptions, run_files
+    from unfake_async.output.report import emit, stderr_sink, stream_sink
+
+    found = discover(args.paths, DiscoveryOptions(
+        excludes=config.excludes, root=config.root,
+        respect_gitignore=config.respect_gitignore, force_exclude=config.force_exclude,
+    ))
+    if args.show_files:
+        sys.stdout.write("".join(path + "\n" for path in found.files))
+        return 0
+    cache_dir = None if args.no_cache else (args.cache_dir or os.path.join(config.root, CACHE_DIRNAME))
+    options = RunOptions(
+        mode=args.mode, fix_level=_fix_level(args, config), jobs=config.jobs,
+        cache_dir=cache_dir, per_file_ignores=config.per_file_ignores, root=config.root,
+    )
+    with _progress(len(found.files), enabled=not args.quiet) as advance:
+        result = run_files(found.files, config.settings, options, progress=advance)
+    result.discovery_skipped = found.skipped
+    result.discovery_errors = found.errors
+    out = stream_sink(args.output_file, sys.stdout)
+    try:
+        emit(result, _report_options(args, config), out=out, err=stderr_sink())
+    finally:
+        if out.stream is not sys.stdout:
+            out.stream.close()
+    return exit_code(result, exit_zero=args.exit_zero)
+
+
+def _run_stdin(args: CheckArgs, config) -> int:
+    from unfake_async.codemod.discovery import DiscoveryOptions, is_excluded
+    from unfake_async.codemod.runner import RunOptions, RunResult, run_source
+    from unfake_async.output.report import emit, stderr_sink, stream_sink
+
+    data = sys.stdin.buffer.read()
+    name = args.stdin_filename or "-"
+    if args.stdin_filename and config.force_exclude and is_excluded(args.stdin_filename, DiscoveryOptions(
+            excludes=config.excludes, root=config.root, respect_gitignore=config.respect_gitignore)):
+        if args.mode == "fix":  # an editor expects its text back, unchanged
+            sys.stdout.buffer.write(data)
+        return 0
+    options = RunOptions(mode=args.mode, fix_level=_fix_level(args, config),
+                         per_file_ignores=config.per_file_ignores, root=config.root)
+    report = run_source(data, name, config.settings, options)
+    result = RunResult([report], fix_level=options.fix_level, mode=args.mode)
+    if args.mode == "fix":
+        sys.stdout.buffer.write(report.encoded if report.encoded is not None else data)
+        sys.stdout.flush()
+    emit(result, _report_options(args, config), out=stream_sink(args.output_file, sys.stdout),
+         err=stderr_sink(), diagnostics_to_err=args.mode == "fix")
+    return exit_code(result, exit_zero=args.exit_zero)
+
+
+def exit_code(result, *, exit_zero: bool = False) -> int:
+    """0 clean, 1 findings (a non-empty diff with --diff), 2 when anything failed."""
+    if result.errors():
+        return 2
+    if result.mode == "diff":
+        found = any(r.changed for r in result.reports)
+    else:
+        found = any(r.remaining for r in result.reports)
+    return 0 if exit_zero or not found else 1
+
+
+class _progress:
+    """A rich progress bar on stderr for big trees on a terminal; a no-op otherwise."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and total > PROGRESS_THRESHOLD and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(file=sys.stderr), transient=True)
+        self.bar.start()
+        task = self.bar.add_task("Checking", total=self.total)
+        return lambda count: self.bar.advance(task, count)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+# -- the rule catalogue ------------------------------------------------------------------------
+
+catalogue_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
+
+
+@catalogue_app.command("rules")
+def rules_command(
+    output_format: str = typer.Option("text", "--output-format", help="text or json."),
+) -> None:
+    """List every rule: code, name, fix safety (safe / unsafe / none) and summary."""
+    from unfake_async.output.catalogue import print_rules
+
+    print_rules(Console(highlight=False), fmt=output_format)
+
+
+@catalogue_app.command("rule")
+def rule_command(
+    code: str = typer.Argument(..., help="A rule code such as UFA001."),
+    output_format: str = typer.Option("text", "--output-format", help="text or json."),
+) -> None:
+    """Explain one rule: what it does, why it is bad, an example, and its fix safety."""
+    from unfake_async.output.catalogue import print_rule
+
+    problem = print_rule(Console(highlight=False), code, fmt=output_format)
+    if problem:
+        sys.stderr.write(f"unfake-async: error: {problem}\n")
+        raise typer.Exit(2)
+

@@ -1,0 +1,248 @@
+"""Turning the paths given on the command line into the list of Python files to check.
+
+Directories are walked for `*.py`/`*.pyi`, pruning the usual non-source directories, anything a
+`.gitignore` ignores, and the user's exclude globs (gitignore syntax, matched against the path
+relative to the project root). Files named explicitly are always checked unless
+`force_exclude` is set (what pre-commit needs, since it passes every staged file by name).
+Symlinks are never followed out of the given roots, and a problem with one entry (unreadable
+directory, broken link, loop) is reported as a one-line skip while the walk goes on.
+"""
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import pathspec
+
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+# Never source code of the project itself: VCS metadata, virtualenvs, caches, build output.
+DEFAULT_EXCLUDES: Tuple[str, ...] = (
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".svn",
+    ".tox",
+    ".unfake-async-cache",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+)
+
+
+@dataclass
+class Discovery:
+    """The files to check, plus every path left out for a reason worth telling the user."""
+
+    files: List[str] = field(default_factory=list)
+    skipped: List[Tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    errors: List[Tuple[str, str]] = field(default_factory=list)  # (path, message): exit 2
+
+
+@dataclass(frozen=True)
+class DiscoveryOptions:
+    excludes: Tuple[str, ...] = DEFAULT_EXCLUDES
+    # The directory exclude globs are relative to (where pyproject.toml lives); cwd when None.
+    root: Optional[str] = None
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+
+
+def discover(paths: Sequence[str], options: DiscoveryOptions = DiscoveryOptions()) -> Discovery:
+    """Expand `paths` (files and directories) into the sorted, de-duplicated files to check."""
+    walker = _Walker(paths, options)
+    return walker.run()
+
+
+def is_excluded(path: str, options: DiscoveryOptions = DiscoveryOptions()) -> bool:
+    """Whether excludes or .gitignore rule `path` out (used for --stdin-filename)."""
+    return _Walker([path], options)._excluded(path, False)
+
+
+def is_virtualenv(directory: str) -> bool:
+    """A directory is a virtualenv whatever its name when it holds `pyvenv.cfg`."""
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
+class _Walker:
+    def __init__(self, paths: Sequence[str], options: DiscoveryOptions) -> None:
+        self.paths = list(paths)
+        self.options = options
+        self.root = os.path.realpath(options.root or os.getcwd())
+        self.exclude_spec = pathspec.GitIgnoreSpec.from_lines(options.excludes)
+        self.real_roots = [os.path.realpath(p) for p in paths if os.path.exists(p)]
+        self.result = Discovery()
+        self.seen: set = set()
+        self._gitignores: Dict[str, Optional[pathspec.GitIgnoreSpec]] = {}
+        self._tops: Dict[str, str] = {}
+
+    def run(self) -> Discovery:
+        for path in self.paths:
+            self._visit_given(path)
+        return self.result
+
+    # -- the paths the user named --------------------------------------------------------------
+
+    def _visit_given(self, path: str) -> None:
+        if os.path.islink(path) and not os.path.exists(path):
+            self._skip_link_problem(path, error=True)
+            return
+        if not os.path.exists(path):
+            self.result.errors.append((path, "no such file or directory"))
+            return
+        if self.options.force_exclude and self._excluded(path, os.path.isdir(path)):
+            self.result.skipped.append((path, "excluded"))
+            return
+        if os.path.isdir(path):
+            self._walk(path)
+        else:
+            self._add(path)
+
+    # -- walking directories -------------------------------------------------------------------
+
+    def _walk(self, top: str) -> None:
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as exc:
+                self.result.skipped.append(
+                    (directory, f"cannot read directory: {exc.strerror or exc}")
+                )
+                continue
+            subdirs = []
+            for entry in entries:
+                path = entry.path
+                if entry.is_symlink():
+                    self._visit_link(path)
+                    continue
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                except OSError:
+                    continue
+                if is_dir:
+                    if not self._excluded(path, True) and not is_virtualenv(path):
+                        subdirs.append(path)
+                elif entry.name.endswith(SOURCE_SUFFIXES) and not self._excluded(path, False):
+                    self._add(path)
+            stack.extend(reversed(subdirs))  # depth-first, in name order
+
+    def _visit_link(self, path: str) -> None:
+        """A symlink found while walking: files inside the roots count, nothing else is followed."""
+        if not os.path.exists(path):  # broken or a loop
+            self._skip_link_problem(path, error=False)
+            return
+        real = os.path.realpath(path)
+        if not any(_is_within(real, root) for root in self.real_roots):
+            self.result.skipped.append((path, "symlink points outside the given paths; not followed"))
+            return
+        # Inside the roots: a directory link's target is walked on its own, and a file link's
+        # target is checked once under its real path (de-duplicated in _add).
+        if os.path.isfile(path) and path.endswith(SOURCE_SUFFIXES):
+            if not self._excluded(path, False):
+                self._add(path)
+
+    def _skip_link_problem(self, path: str, *, error: bool) -> None:
+        try:
+            os.stat(path)
+            message = "broken symlink"
+        except OSError as exc:
+            message = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+        (self.result.errors if error else self.result.skipped).append((path, message))
+
+    def _add(self, path: str) -> None:
+        real = os.path.realpath(path)
+        if real in self.seen:
+            return
+        self.seen.add(real)
+        self.result.files.append(path)
+
+    # -- exclusion -----------------------------------------------------------------------------
+
+    def _excluded(self, path: str, is_dir: bool) -> bool:
+        relative = self._relative(path)
+        candidate = relative + "/" if is_dir else relative
+        # Gitignore semantics: a pattern naming a directory also excludes every file below it.
+        if self.exclude_spec.match_file(candidate):
+            return True
+        return self.options.respect_gitignore and self._gitignored(path, is_dir)
+
+    def _relative(self, path: str) -> str:
+        absolute = os.path.abspath(path)
+        real_parent = os.path.realpath(os.path.dirname(absolute))
+        absolute = os.path.join(real_parent, os.path.basename(absolute))
+        if _is_within(absolute, self.root):
+            return os.path.relpath(absolute, self.root).replace(os.sep, "/")
+        return absolute.lstrip("/").replace(os.sep, "/")
+
+    def _gitignored(self, path: str, is_dir: bool) -> bool:
+        absolute = os.path.join(
+            os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path)
+        )
+        top = self._gitignore_top(os.path.dirname(absolute))
+        # The deepest .gitignore with an opinion wins, as in git.
+        for directory in _ancestors(os.path.dirname(absolute)):
+            spec = self._gitignore_at(directory)
+            if spec is not None:
+                relative = os.path.relpath(absolute, directory).replace(os.sep, "/")
+                verdict = spec.check_file(relative + "/" if is_dir else relative).include
+                if verdict is not None:
+                    return verdict
+            if directory == top:
+                break
+        return False
+
+    def _gitignore_top(self, directory: str) -> str:
+        """The highest directory whose .gitignore applies: the repository root, or else the
+        given root (or project root) the path lies in, so stray files above do not leak in."""
+        if directory not in self._tops:
+            top = None
+            for ancestor in _ancestors(directory):
+                if os.path.exists(os.path.join(ancestor, ".git")):
+                    top = ancestor
+                    break
+            if top is None:
+                containing = [r for r in self.real_roots + [self.root] if _is_within(directory, r)]
+                top = min(containing, key=len) if containing else directory
+            self._tops[directory] = top
+        return self._tops[directory]
+
+    def _gitignore_at(self, directory: str) -> Optional[pathspec.GitIgnoreSpec]:
+        if directory not in self._gitignores:
+            spec = None
+            try:
+                with open(os.path.join(directory, ".gitignore"), encoding="utf-8") as handle:
+                    spec = pathspec.GitIgnoreSpec.from_lines(handle)
+            except (OSError, UnicodeDecodeError):
+                pass
+            self._gitignores[directory] = spec
+        return self._gitignores[directory]
+
+
+def _ancestors(directory: str) -> Iterable[str]:
+    while True:
+        yield directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

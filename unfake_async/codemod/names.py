@@ -1,0 +1,94 @@
+"""What a name refers to, resolved with LibCST's QualifiedNameProvider and ScopeProvider.
+
+Everything that decides "is this requests?" goes through here, so that `import requests as rq`,
+`from requests import get`, `requests.api.get` and shadowing are handled in one place and a
+`dict.get` on a variable that happens to be called `session` is never mistaken for HTTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Collection, Optional, Set
+
+import libcst as cst
+from libcst.metadata import QualifiedName, QualifiedNameSource
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+_REQUESTS_MODULES = ("requests", "requests.api")
+SESSION_CLASSES = frozenset(
+    {"requests.Session", "requests.session", "requests.sessions.Session", "requests.sessions.session"}
+)
+PARTIAL = frozenset({"functools.partial"})
+EXECUTOR_CLASSES = frozenset(
+    {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.thread.ThreadPoolExecutor"}
+)
+
+# Returns the qualified names of an expression (empty when unknown).
+NameLookup = Callable[[cst.CSTNode], Collection[QualifiedName]]
+
+
+def resolved(value) -> Collection[QualifiedName]:
+    """A metadata value from `MetadataWrapper.resolve`, which may still be lazy."""
+    return value() if callable(value) else (value or ())
+
+
+def imported_names(lookup: NameLookup, node: cst.CSTNode) -> Set[str]:
+    """Qualified names of `node` that come from an import (not local definitions or builtins)."""
+    return {q.name for q in lookup(node) if q.source is QualifiedNameSource.IMPORT}
+
+
+def requests_function(lookup: NameLookup, node: cst.CSTNode) -> Optional[str]:
+    """`get` for `requests.get`, `rq.get`, `get` (from requests import get), `requests.api.get`."""
+    if not isinstance(node, (cst.Name, cst.Attribute)):
+        return None
+    for name in imported_names(lookup, node):
+        module, _, method = name.rpartition(".")
+        if module in _REQUESTS_MODULES and method in HTTP_METHODS:
+            return method
+    return None
+
+
+def is_session_constructor(lookup: NameLookup, node: cst.BaseExpression) -> bool:
+    """`requests.Session()` / `requests.session()` under any import spelling."""
+    return (
+        isinstance(node, cst.Call)
+        and not node.args
+        and bool(imported_names(lookup, node.func) & SESSION_CLASSES)
+    )
+
+
+def is_session_annotation(lookup: NameLookup, annotation: Optional[cst.Annotation]) -> bool:
+    """`requests.Session`, `Optional[requests.Session]`, `"requests.Session"` stays unknown."""
+    if annotation is None:
+        return False
+    expr = annotation.annotation
+    if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
+        element = expr.slice[0].slice
+        if isinstance(element, cst.Index) and bool(imported_names(lookup, expr.value) & {"typing.Optional"}):
+            expr = element.value
+    return bool(imported_names(lookup, expr) & SESSION_CLASSES)
+
+
+def is_executor_constructor(lookup: NameLookup, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and bool(imported_names(lookup, node.func) & EXECUTOR_CLASSES)
+
+
+def is_partial(lookup: NameLookup, node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and bool(imported_names(lookup, node.func) & PARTIAL)
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Who sends the request: the `requests` module (a fresh Session per call) or a Session."""
+
+    kind: str  # "module" | "session-attribute" | "session-with" | "session-local"
+    # The session expression as written (`self.session`, `s`); None for the module.
+    expression: Optional[cst.BaseExpression] = None
+    # For a session attribute: the attribute name on self.
+    attribute: Optional[str] = None
+
+    @property
+    def is_module(self) -> bool:
+        return self.kind == "module"
+
+
+MODULE = Receiver("module")

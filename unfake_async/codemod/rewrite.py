@@ -1,0 +1,211 @@
+"""Apply the planned edits: awaited client calls, response fixes, except clauses, client code.
+
+One transformer pass over the metadata-wrapped module. Every edit is keyed by the original node
+it replaces (nodes are compared by identity), and built from the updated node so that edits
+nested in one another compose.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set
+
+import libcst as cst
+import libcst.matchers as m
+
+from unfake_async.codemod import client as client_code
+from unfake_async.codemod import exceptions
+from unfake_async.codemod.plan import SitePlan
+from unfake_async.settings import Settings
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def client_expression(plan: SitePlan, settings: Settings) -> cst.BaseExpression:
+    if plan.client == "class":
+        return cst.parse_expression(f"self.{settings.client_getter}()")
+    if plan.client == "session":
+        return plan.site.request.receiver.expression
+    return cst.parse_expression(f"{settings.module_client_function}()")
+
+
+def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settings) -> cst.BaseExpression:
+    """The expression that takes the place of the site's node."""
+    site = plan.site
+    func = cst.Attribute(value=client_expression(plan, settings), attr=cst.Name(plan.call.method))
+    call = cst.Call(func=func, args=plan.call.args)
+    if not site.awaited:
+        return cst.parse_expression(f"asyncio.ensure_future({_code(call)})")
+    awaited = cst.Await(expression=call)
+    if site.wrapper is not None:
+        result = site.wrapper(awaited)
+    else:
+        result = awaited
+    if isinstance(original, cst.Await):
+        return result.with_changes(lpar=original.lpar, rpar=original.rpar) if not site.wrapper else result.with_changes(
+            lpar=list(original.lpar) + list(result.lpar), rpar=list(result.rpar) + list(original.rpar)
+        )
+    # A direct call: `requests.get(u).json()` needs `(await c.get(u)).json()`.
+    parent = parents.get(original)
+    tight = (
+        isinstance(parent, (cst.Attribute, cst.Subscript))
+        or (isinstance(parent, cst.Call) and parent.func is original)
+    )
+    if tight or original.lpar:
+        return result.with_changes(lpar=list(original.lpar) or [cst.LeftParen()], rpar=list(original.rpar) or [cst.RightParen()])
+    return result
+
+
+class Rewriter(cst.CSTTransformer):
+    def __init__(
+        self,
+        plans: Sequence[SitePlan],
+        unfixed_nodes: Set[cst.CSTNode],
+        parents,
+        qualified,
+        settings: Settings,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.notes: Dict[int, List[str]] = {}
+        self._builders: Dict[cst.CSTNode, object] = {}
+        self._handlers: Dict[cst.ExceptHandler, cst.ExceptHandler] = {}
+        self._with_nodes: Set[cst.With] = set()
+        self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
+        self.needs_module_client = False
+        self.needs_cookiejar = False
+        self.needs_json = False
+        for plan in plans:
+            node = plan.site.node
+            self._builders[node] = lambda updated, p=plan, o=node: replacement(p, o, parents, settings)
+            for target, builder in plan.edits.items():
+                self._builders[target] = builder
+            if plan.with_node is not None:
+                self._with_nodes.add(plan.with_node)
+            if plan.client == "class":
+                self._classes.setdefault(plan.site.class_def, []).append(plan)
+            elif plan.client == "module":
+                self.needs_module_client = True
+        self._plan_handlers(plans, unfixed_nodes, qualified)
+
+    def _plan_handlers(self, plans, unfixed_nodes, qualified) -> None:
+        tries = {}
+        for plan in plans:
+            for try_node in plan.tries:
+                tries.setdefault(try_node, []).append(plan)
+        for try_node, members in tries.items():
+            inside = set(m.findall(try_node.body, m.DoNotCare()))
+            keep_requests = any(node in inside for node in unfixed_nodes)
+            uses_json = bool(m.findall(try_node.body, m.Attribute(attr=m.Name("json"))))
+            for handler in try_node.handlers:
+                mapped, notes = exceptions.map_handler(handler, qualified, keep_requests, uses_json, self.settings.target)
+                if mapped is not None:
+                    self._handlers[handler] = mapped
+                    self.needs_json |= "json.JSONDecodeError" in _code(mapped.type)
+                for plan in members:
+                    plan.site.notes.extend(n for n in notes if n not in plan.site.notes)
+
+    # Generic replacement -----------------------------------------------------------------
+    def on_leave(self, original_node, updated_node):
+        updated_node = super().on_leave(original_node, updated_node)
+        builder = self._builders.get(original_node)
+        if builder is not None:
+            return builder(updated_node)
+        return updated_node
+
+    def leave_ExceptHandler(self, original_node, updated_node):
+        mapped = self._handlers.get(original_node)
+        if mapped is None:
+            return updated_node
+        return updated_node.with_changes(type=mapped.type, whitespace_after_except=cst.SimpleWhitespace(" "))
+
+    def leave_With(self, original_node, updated_node):
+        if original_node not in self._with_nodes:
+            return updated_node
+        constructor = client_code.constructor(self.settings, keep_cookies=True)
+        items = [
+            item.with_changes(item=cst.parse_expression(constructor)) if item.asname is not None else item
+            for item in updated_node.items
+        ]
+        return updated_node.with_changes(asynchronous=cst.Asynchronous(), items=items)
+
+    # Client code -----------------------------------------------------------------------------
+    def leave_ClassDef(self, original_node, updated_node):
+        plans = self._classes.get(original_node)
+        if not plans:
+            return updated_node
+        return add_class_client(updated_node, self.settings, plans)
+
+    def leave_Module(self, original_node, updated_node):
+        if not self.needs_module_client:
+            return updated_node
+        if any(
+            isinstance(statement, cst.FunctionDef) and statement.name.value == self.settings.module_client_function
+            for statement in updated_node.body
+        ):
+            return updated_node
+        self.needs_cookiejar = True
+        block = client_code.parse_statements(client_code.module_client_code(self.settings))
+        body = list(updated_node.body)
+        index = next(
+            (i for i, statement in enumerate(body) if isinstance(statement, (cst.FunctionDef, cst.ClassDef))),
+            len(body),
+        )
+        block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)] + list(block[0].leading_lines))
+        if index < len(body):
+            body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
+        return updated_node.with_changes(body=body[:index] + block + body[index:])
+
+
+def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
+    for statement in class_def.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return statement
+    return None
+
+
+def add_class_client(class_def: cst.ClassDef, settings: Settings, plans: Sequence[SitePlan]) -> cst.ClassDef:
+    """Give the class a lazily created client, aclose() and async-with support."""
+    getter = _method(class_def, settings.client_getter)
+    if getter is not None:
+        return class_def  # already migrated (or the name is taken: reported by the planner)
+    caps = {plan.site.executor_cap for plan in plans if getattr(plan.site, "executor_cap", None)}
+    cap = caps.pop() if settings.keep_concurrency_cap and len(caps) == 1 else None
+    body = list(class_def.body.body)
+    init = _method(class_def, "__init__")
+    attributes = client_code.parse_statements(client_code.init_attribute_code(settings))
+    if init is not None:
+        index = body.index(init)
+        init_body = list(init.body.body) + attributes
+        body[index] = init.with_changes(body=init.body.with_changes(body=init_body))
+    else:
+        plain = client_code.parse_statements(
+            f"{settings.client_attribute} = None\n{settings.client_attribute}_loop = None\n", ""
+        )
+        docstring = 1 if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])) else 0
+        body = body[:docstring] + plain + body[docstring:]
+    new_members: List[cst.BaseStatement] = []
+    new_members += client_code.parse_statements(
+        client_code.class_getter_code(settings, keep_cookies=False, max_connections=cap), ""
+    )
+    aclose = _method(class_def, "aclose")
+    if aclose is None:
+        new_members += client_code.parse_statements(client_code.class_aclose_code(settings))
+    else:
+        index = body.index(aclose)
+        extra = client_code.parse_statements(client_code.class_close_statements(settings))
+        body[index] = aclose.with_changes(body=aclose.body.with_changes(body=list(aclose.body.body) + extra))
+    if _method(class_def, "__aenter__") is None:
+        new_members += client_code.parse_statements(client_code.AENTER_CODE)
+    aexit = _method(class_def, "__aexit__")
+    if aexit is None:
+        new_members += client_code.parse_statements(client_code.AEXIT_CODE)
+    elif not m.findall(aexit, m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("aclose")))):
+        index = body.index(aexit)
+        extra = client_code.parse_statements("await self.aclose()\n")
+        body[index] = aexit.with_changes(body=aexit.body.with_changes(body=list(aexit.body.body) + extra))
+    new_members = [
+        member.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) if isinstance(member, cst.FunctionDef) else member
+        for member in new_members
+    ]
+    return class_def.with_changes(body=class_def.body.with_changes(body=body + new_members))

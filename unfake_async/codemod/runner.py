@@ -1,0 +1,304 @@
+"""Running the analysis over many files: prefilter, cache, process pool, atomic fixes.
+
+The main process reads every file (cheap) and applies the text prefilter; only files that can
+match are parsed, in worker processes when there are enough of them. Fixes are written by the
+main process, one file at a time, through `fileio.write_source`. Every per-file problem becomes a
+`FileReport` with a one-line reason, and the run always goes on with the other files.
+
+The analyze function is a parameter (default: `unfake_async.codemod.analyze_source`), so the
+engine can be tested with a small stand-in; it must be a module-level function to reach workers.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import pathspec
+
+from unfake_async.codemod import fileio, prefilter
+from unfake_async.codemod.cache import Cache
+from unfake_async.codemod.model import Finding, FixLevel, FixSafety, SourceResult
+
+AnalyzeFunction = Callable[..., SourceResult]
+
+# Below this many files to parse, a process pool costs more to start than it saves.
+POOL_THRESHOLD = 8
+
+
+class Mode:
+    CHECK = "check"  # report only
+    FIX = "fix"  # write fixes
+    DIFF = "diff"  # compute fixes, write nothing
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    mode: str = Mode.CHECK
+    fix_level: FixLevel = FixLevel.NONE
+    jobs: int = 0  # 0: all cores
+    cache_dir: Optional[str] = None  # None: no cache
+    max_bytes: int = fileio.DEFAULT_MAX_BYTES
+    # (gitignore-style glob, rule id prefixes) pairs; globs match the path relative to `root`.
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    root: Optional[str] = None
+
+
+@dataclass
+class FileReport:
+    """What happened to one file."""
+
+    path: str
+    findings: List[Finding] = field(default_factory=list)
+    parsed: bool = False  # went through analyze (not prefiltered out, not cached)
+    cached: bool = False
+    changed: bool = False  # the fix changed the text (written in fix mode)
+    original: Optional[str] = None  # kept for diffs
+    fixed_source: Optional[str] = None  # kept for diffs and stdin
+    skipped: Optional[str] = None  # reason the file was not processed
+    error: Optional[str] = None  # one-line failure: the run exits 2
+    encoded: Optional[bytes] = None  # stdin only: the output text in the input's encoding
+
+    @property
+    def remaining(self) -> List[Finding]:
+        return [f for f in self.findings if not f.fixed]
+
+    @property
+    def fixed_count(self) -> int:
+        return sum(1 for f in self.findings if f.fixed)
+
+
+@dataclass
+class RunResult:
+    reports: List[FileReport]
+    fix_level: FixLevel = FixLevel.NONE
+    mode: str = Mode.CHECK
+    # Paths that discovery left out for a reason / could not use, as (path, message).
+    discovery_skipped: List[Tuple[str, str]] = field(default_factory=list)
+    discovery_errors: List[Tuple[str, str]] = field(default_factory=list)
+
+    def skipped(self) -> List[Tuple[str, str]]:
+        """Every (path, reason) not processed on purpose, from discovery and from reading."""
+        return list(self.discovery_skipped) + [(r.path, r.skipped) for r in self.reports if r.skipped]
+
+    def errors(self) -> List[Tuple[str, str]]:
+        """Every (path, message) that failed: any of them makes the run exit 2."""
+        return list(self.discovery_errors) + [(r.path, r.error) for r in self.reports if r.error]
+
+
+def default_analyze(source, *, path, settings, fix_level):
+    """The real analysis; imported lazily so that libcst loads only where parsing happens."""
+    from unfake_async.codemod import analyze_source
+
+    return analyze_source(source, path=path, settings=settings, fix_level=fix_level)
+
+
+def run_files(
+    files: Sequence[str],
+    settings,
+    options: RunOptions = RunOptions(),
+    *,
+    analyze: AnalyzeFunction = default_analyze,
+    progress: Optional[Callable[[int], None]] = None,
+) -> RunResult:
+    """Check (and in fix/diff mode, fix) every file in `files`."""
+    cache = Cache(options.cache_dir) if options.cache_dir else None
+    per_file = _PerFileSettings(settings, options)
+    reports: Dict[str, FileReport] = {}
+    sources: Dict[str, fileio.SourceFile] = {}
+    tasks: List[Tuple[str, str, object, FixLevel]] = []
+    cache_keys: Dict[str, str] = {}
+
+    for path in files:
+        report = reports[path] = FileReport(path)
+        try:
+            source = fileio.read_source(path, max_bytes=options.max_bytes)
+        except fileio.FileSkipped as exc:
+            report.skipped = str(exc)
+        except fileio.FileError as exc:
+            report.error = str(exc)
+        else:
+            if prefilter.might_match(source.text):
+                file_settings = per_file.for_path(path)
+                if cache is not None:
+                    key = cache.key(
+                        path=path, digest=source.digest, settings=file_settings,
+                        fix_level=options.fix_level,
+                    )
+                    cached = cache.get(key)
+                    if cached is not None:
+                        report.cached = True
+                        sources[path] = source
+                        _absorb(report, cached, source)
+                        if progress:
+                            progress(1)
+                        continue
+                    cache_keys[path] = key
+                sources[path] = source
+                tasks.append((path, source.text, file_settings, options.fix_level))
+                continue
+        if progress:
+            progress(1)
+
+    for path, outcome in _analyze_all(tasks, analyze, options.jobs):
+        report = reports[path]
+        report.parsed = True
+        if isinstance(outcome, str):
+            report.error = outcome
+        else:
+            _absorb(report, outcome, sources[path])
+            if cache is not None and path in cache_keys:
+                cache.put(cache_keys[path], outcome)
+        if progress:
+            progress(1)
+
+    if options.mode == Mode.FIX:
+        for path in files:
+            report = reports[path]
+            if report.changed and not report.error:
+                _write_fix(report, sources[path])
+    if cache is not None:
+        cache.save()
+    if options.mode != Mode.DIFF:
+        for report in reports.values():  # diffs only need the texts in diff mode
+            report.original = report.fixed_source = None
+    return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode)
+
+
+def run_source(
+    data: bytes,
+    path: str,
+    settings,
+    options: RunOptions = RunOptions(),
+    *,
+    analyze: AnalyzeFunction = default_analyze,
+) -> FileReport:
+    """Check one text from stdin; `path` is what it is reported as (and matched against)."""
+    report = FileReport(path)
+    try:
+        source = fileio.decode_source(data)
+    except (fileio.FileSkipped, fileio.FileError) as exc:
+        report.error = str(exc)
+        return report
+    report.original = source.text
+    if prefilter.might_match(source.text):
+        file_settings = _PerFileSettings(settings, options).for_path(path)
+        outcome = _analyze_one((path, source.text, file_settings, options.fix_level), analyze)
+        report.parsed = True
+        if isinstance(outcome, str):
+            report.error = outcome
+            return report
+        _absorb(report, outcome, source)
+    if report.fixed_source is None:
+        report.fixed_source = source.text
+    try:
+        report.encoded = fileio.encode_source(report.fixed_source, source)
+    except fileio.FileError as exc:
+        report.error = str(exc)
+    return report
+
+
+def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile) -> None:
+    report.findings = sorted(result.findings, key=Finding.sort_key)
+    if result.fixed_source is not None and result.fixed_source != source.text:
+        report.changed = True
+        report.original = source.text
+        report.fixed_source = result.fixed_source
+
+
+def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:
+    try:
+        fileio.write_source(report.path, report.fixed_source, source)
+    except fileio.FileError as exc:
+        report.error = f"fix not written: {exc}"
+        report.changed = False
+        report.findings = [dataclasses.replace(f, fixed=False) for f in report.findings]
+
+
+# -- analysis, in-process or in a pool ---------------------------------------------------------
+
+
+def _analyze_all(tasks, analyze: AnalyzeFunction, jobs: int):
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(tasks) < POOL_THRESHOLD:
+        for task in tasks:
+            yield task[0], _analyze_one(task, analyze)
+        return
+    workers = min(jobs, len(tasks))
+    chunksize = max(1, min(16, len(tasks) // (workers * 4)))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        outcomes = pool.map(_analyze_one, tasks, [analyze] * len(tasks), chunksize=chunksize)
+        for task, outcome in zip(tasks, outcomes):
+            yield task[0], outcome
+
+
+def _analyze_one(task, analyze: AnalyzeFunction):
+    """Run analyze on one task; a failure comes back as a one-line message, not an exception."""
+    path, text, settings, fix_level = task
+    try:
+        return analyze(text, path=path, settings=settings, fix_level=fix_level)
+    except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the run
+        return describe_failure(exc)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for a parse or transform failure (libcst syntax errors carry a position)."""
+    if type(exc).__name__ == "ParserSyntaxError":
+        line, column = getattr(exc, "raw_line", None), getattr(exc, "raw_column", None)
+        message = getattr(exc, "message", str(exc)).strip().splitlines()[0]
+        where = f" at {line}:{column + 1}" if line is not None and column is not None else ""
+        return f"syntax error{where}: {message}"
+    text = str(exc).strip().splitlines()
+    detail = f": {text[0]}" if text else ""
+    return f"internal error while analysing ({type(exc).__name__}{detail}); file left untouched"
+
+
+# -- per-file settings -------------------------------------------------------------------------
+
+
+class _PerFileSettings:
+    """Settings with `ignore` extended by the per-file-ignores whose glob matches the path."""
+
+    def __init__(self, settings, options: RunOptions) -> None:
+        self.settings = settings
+        self.root = os.path.realpath(options.root or os.getcwd())
+        self.rules = [
+            (pathspec.GitIgnoreSpec.from_lines([glob]), codes)
+            for glob, codes in options.per_file_ignores
+        ]
+        self._memo: Dict[Tuple[str, ...], object] = {}
+
+    def for_path(self, path: str):
+        if not self.rules:
+            return self.settings
+        relative = _relative_to(path, self.root)
+        extra: List[str] = []
+        for spec, codes in self.rules:
+            if spec.match_file(relative):
+                extra.extend(codes)
+        if not extra:
+            return self.settings
+        key = tuple(extra)
+        if key not in self._memo:
+            self._memo[key] = dataclasses.replace(
+                self.settings, ignore=tuple(self.settings.ignore) + key
+            )
+        return self._memo[key]
+
+
+def _relative_to(path: str, root: str) -> str:
+    absolute = os.path.abspath(path)
+    if absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    return absolute.replace(os.sep, "/").lstrip("/")
+
+
+def unsafe_held_back(result: RunResult) -> int:
+    """Findings whose fix needs --unsafe-fixes and was therefore not applied (nor shown)."""
+    if result.fix_level >= FixLevel.UNSAFE:
+        return 0
+    return sum(
+        1 for r in result.reports for f in r.findings if f.fix is FixSafety.UNSAFE and not f.fixed
+    )

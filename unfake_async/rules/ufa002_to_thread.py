@@ -1,0 +1,109 @@
+"""UFA002 requests-in-thread-offload: `asyncio.to_thread(requests.get, url)` and its cousins."""
+from __future__ import annotations
+
+from typing import Optional
+
+# libcst is imported inside `match`: listing rules and their docs must not pay for the parser.
+
+from unfake_async.codemod.model import FixSafety
+from unfake_async.rules.base import Example, Rule
+
+RULE = Rule(
+    id="UFA002",
+    name="requests-in-thread-offload",
+    summary="Blocking `requests` call pushed onto a thread with `asyncio.to_thread` or a framework helper",
+    fix=FixSafety.UNSAFE,
+    what_it_does="""
+        Checks for thread-offload helpers inside `async def` whose callable sends a `requests`
+        HTTP request: `asyncio.to_thread(requests.get, url)`, `asyncio.to_thread(lambda: ...)`,
+        `anyio.to_thread.run_sync`, Starlette/FastAPI `run_in_threadpool`,
+        `asgiref.sync.sync_to_async(requests.get)(url)`, `asyncer.asyncify(...)(...)` and Home
+        Assistant's `hass.async_add_executor_job(requests.get, url)`. More helpers can be
+        added with `extra-offload-helpers` / `extra-offload-methods` in `[tool.unfake-async]`.
+    """,
+    why_bad="""
+        The request still blocks a thread for its whole duration; the helper only moves the wait
+        off the event loop. `asyncio.to_thread` runs on the loop's default executor
+        (`min(32, cpu_count + 4)` threads, shared with DNS resolution), so a burst of requests
+        queues behind the pool and starves `getaddrinfo`; anyio's limiter defaults to 40
+        threads. Each call also pays a thread hand-off and cannot share a connection pool
+        with the event loop. An async client needs no threads at all.
+    """,
+    fix_safety="""
+        Same as UFA001: the request is awaited on a shared `httpx.AsyncClient` that keeps
+        requests' redirect, timeout and cookie behaviour, and `except requests.*` clauses around
+        it are mapped. Unsafe when requests exceptions or the response can reach callers, safe
+        when every requests error is handled locally. Helper-only keyword arguments (anyio's
+        `limiter=`, `cancellable=`) are dropped with the thread.
+    """,
+    examples=(
+        Example(
+            before="""
+                import asyncio
+
+                import requests
+
+
+                async def get_user(user_id):
+                    r = await asyncio.to_thread(requests.get, f"https://api.example.com/users/{user_id}")
+                    r.raise_for_status()
+                    return r.json()
+            """,
+        ),
+    ),
+    valid=(
+        """
+        import asyncio
+        import json
+
+        async def load(text):
+            return await asyncio.to_thread(json.loads, text)
+        """,
+        """
+        import asyncio
+
+        async def lookup(cache, key):
+            session = {"get": 1}
+            return await asyncio.to_thread(session.get, key)
+        """,
+    ),
+)
+
+
+def _positional(args):
+    return [arg for arg in args if arg.keyword is None]
+
+
+def match(call, ctx) -> Optional["object"]:
+    """An offload helper call whose callable is a requests call, or None."""
+    import libcst as cst
+
+    helpers = dict(ctx.settings.offload_helpers)
+    if isinstance(call.func, cst.Call):
+        inner = call.func
+        kinds = {helpers.get(name) for name in ctx.qualified_names(inner.func)}
+        if "wrap" not in kinds or not inner.args or inner.args[0].keyword or inner.args[0].star:
+            return None
+        offloaded = ctx.resolve_offloaded(inner.args[0].value, list(call.args))
+        via = ctx.code(inner.func)
+    else:
+        kinds = {helpers.get(name) for name in ctx.qualified_names(call.func)}
+        kinds.discard(None)
+        if not kinds and isinstance(call.func, cst.Attribute):
+            if call.func.attr.value in ctx.settings.offload_methods:
+                kinds = {"call-args"}
+        if not kinds & {"call", "call-args"} or not call.args:
+            return None
+        first = call.args[0]
+        if first.keyword is not None or first.star:
+            return None
+        rest = list(call.args[1:])
+        if "call" not in kinds:
+            rest = _positional(rest)
+        offloaded = ctx.resolve_offloaded(first.value, rest)
+        via = ctx.code(call.func)
+    if offloaded is None:
+        return None
+    if any(arg.star for arg in offloaded.request.args):
+        offloaded.blockers.append("arguments are forwarded with * or **; they cannot be mapped")
+    return ctx.make_site(RULE.id, call, offloaded, via=via)

@@ -1,0 +1,177 @@
+"""Finding the user's own frame in a stack, and matching stacks against the allow-list.
+
+Only the slow path (a call that will be reported) captures stacks, so the code here favours
+clarity over speed, with one cache: whether a code object belongs to "infrastructure" (the
+libraries between the user's code and the blocking call: requests, urllib3, asyncio, the standard
+library, this shim) is decided once per code object.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from dataclasses import dataclass
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+# Modules whose frames are never "the user's": the HTTP stack, the event loop and thread-pool
+# machinery, test runners, and the shim itself. Matched as dotted prefixes of `__name__`.
+INFRA_MODULES = (
+    "unfake_async.shim",
+    "requests",
+    "urllib3",
+    "httpx",
+    "httpcore",
+    "h11",
+    "anyio",
+    "sniffio",
+    "uvloop",
+    "asgiref",
+    "starlette.concurrency",
+    "fastapi.concurrency",
+    "asyncer",
+    "certifi",
+    "idna",
+    "charset_normalizer",
+    "chardet",
+    "_pytest",
+    "pytest",
+    "pluggy",
+)
+
+# Helpers that offload a sync callable to a worker thread: when one of these sits between the
+# coroutine and `run_in_executor`, the runtime rule is UFA002 rather than UFA001.
+OFFLOAD_HELPERS = {
+    "asyncio.threads": "asyncio.to_thread",
+    "asgiref.sync": "asgiref.sync.sync_to_async",
+    "anyio.to_thread": "anyio.to_thread.run_sync",
+    "starlette.concurrency": "starlette.concurrency.run_in_threadpool",
+    "fastapi.concurrency": "fastapi.concurrency.run_in_threadpool",
+    "asyncer": "asyncer.asyncify",
+}
+
+_STDLIB_DIRS = tuple(
+    {os.path.normcase(os.path.realpath(sysconfig.get_paths()[key])) + os.sep
+     for key in ("stdlib", "platstdlib")}
+)
+_infra_cache: dict = {}
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place in the user's code: file, line and (qualified) function name."""
+
+    filename: str
+    lineno: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{display_path(self.filename)}:{self.lineno} in {self.function}"
+
+    def as_dict(self) -> dict:
+        return {"filename": self.filename, "lineno": self.lineno, "function": self.function}
+
+    @classmethod
+    def from_dict(cls, data: Optional[dict]) -> Optional["Site"]:
+        return cls(data["filename"], data["lineno"], data["function"]) if data else None
+
+
+class FrameInfo(NamedTuple):
+    """What the shim keeps of one stack frame (frames themselves would keep locals alive)."""
+
+    module: str
+    filename: str
+    lineno: int
+    function: str
+    infra: bool
+
+    @property
+    def site(self) -> Site:
+        return Site(self.filename, self.lineno, self.function)
+
+
+def display_path(filename: str) -> str:
+    """`filename` relative to the working directory when it lies below it."""
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive on Windows
+        return filename
+    return filename if relative.startswith(os.pardir) else relative
+
+
+def _is_infra(code, module: str) -> bool:
+    cached = _infra_cache.get(code)
+    if cached is None:
+        cached = _classify(code.co_filename, module)
+        _infra_cache[code] = cached
+    return cached
+
+
+def _classify(filename: str, module: str) -> bool:
+    if any(module == prefix or module.startswith(prefix + ".") for prefix in INFRA_MODULES):
+        return True
+    if filename.startswith("<frozen"):
+        return True
+    path = os.path.normcase(os.path.realpath(filename)) if os.path.isabs(filename) else ""
+    in_stdlib = path.startswith(_STDLIB_DIRS)
+    return in_stdlib and "site-packages" not in path and "dist-packages" not in path
+
+
+def capture(frame, limit: int = 64) -> Tuple[FrameInfo, ...]:
+    """The stack from `frame` outwards, innermost first."""
+    captured: List[FrameInfo] = []
+    while frame is not None and len(captured) < limit:
+        code = frame.f_code
+        module = frame.f_globals.get("__name__") or ""
+        captured.append(FrameInfo(
+            module, code.co_filename, frame.f_lineno,
+            getattr(code, "co_qualname", code.co_name), _is_infra(code, module),
+        ))
+        frame = frame.f_back
+    return tuple(captured)
+
+
+def caller_stack(skip: int = 0, limit: int = 64) -> Tuple[FrameInfo, ...]:
+    """The caller's stack, `skip` frames above the caller of this function."""
+    return capture(sys._getframe(skip + 2), limit)
+
+
+def first_user_frame(stack: Sequence[FrameInfo]) -> Optional[FrameInfo]:
+    """The innermost frame that is the user's code, not a library on the way to the call."""
+    return next((info for info in stack if not info.infra), None)
+
+
+def offload_helper(stack: Sequence[FrameInfo]) -> Optional[str]:
+    """The thread-offload helper between the innermost frame and the user's frame, if any."""
+    for info in stack:
+        if not info.infra:
+            return None
+        for module, helper in OFFLOAD_HELPERS.items():
+            if info.module == module or info.module.startswith(module + "."):
+                return helper
+    return None
+
+
+def parse_allow_rule(rule: str) -> Tuple[str, Optional[str]]:
+    """`"pkg.mod"` allows a module (and its submodules); `"pkg.mod:func"` one function in it.
+
+    The function may be a plain or qualified name (`Class.method`).
+    """
+    module, _, function = rule.partition(":")
+    if not module:
+        raise ValueError(f"allow rule {rule!r} needs a module: 'pkg.mod' or 'pkg.mod:function'")
+    return module, function or None
+
+
+def stack_is_allowed(stacks: Iterable[Sequence[FrameInfo]], rules) -> bool:
+    """True when any frame of any stack matches an allow rule (as blockbuster's can_block_in)."""
+    if not rules:
+        return False
+    for stack in stacks:
+        for info in stack:
+            for module, function in rules:
+                if info.module != module and not info.module.startswith(module + "."):
+                    continue
+                if function is None or function == info.function \
+                        or info.function.endswith("." + function):
+                    return True
+    return False
