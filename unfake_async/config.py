@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from unfake_async.codemod.discovery import DEFAULT_EXCLUDES
-from unfake_async.settings import TIMEOUT_POLICIES, Settings
+from unfake_async.settings import DEFAULT_OFFLOAD_HELPERS, TIMEOUT_POLICIES, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,7 +25,8 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
 
 SECTION = "unfake-async"
 TARGETS = ("httpx", "httpx2")
-OFFLOAD_KINDS = ("call", "wrap")
+# The ways a helper passes the function on, as the transformer knows them (settings.py).
+OFFLOAD_KINDS = tuple(sorted(set(DEFAULT_OFFLOAD_HELPERS.values()) | {"call", "wrap"}))
 _RULE_CODE = re.compile(r"^UFA[0-9]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -231,7 +232,8 @@ class _Reader:
                 raise self.fail(key, f"has {name!r}, which is not a qualified name")
             if kind not in OFFLOAD_KINDS:
                 raise self.fail(
-                    f"{key}.{name}", f"must be \"call\" or \"wrap\", not {_describe(kind)}"
+                    f"{key}.{name}", f"must be one of {', '.join(map(repr, OFFLOAD_KINDS))}, "
+                    f"not {_describe(kind)}"
                 )
         return dict(value)
 
