@@ -60,20 +60,27 @@ def decode_source(data: bytes) -> SourceFile:
         raise FileSkipped("binary file (contains NUL bytes)")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # bad cookie, or a cookie that contradicts the BOM
+    except SyntaxError as exc:  # bad cookie, a cookie contradicting the BOM, or non-UTF-8 bytes
+        if "unknown encoding" not in exc.msg:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise FileError(_not_utf8(bad))
         raise FileError(f"cannot determine encoding: {exc.msg}")
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         if encoding.startswith("utf-8"):
-            raise FileError(
-                f"not valid UTF-8 (byte {exc.start}) and no coding cookie declares another encoding"
-            )
+            raise FileError(_not_utf8(exc))
         raise FileError(f"cannot decode as {encoding} (byte {exc.start})")
     except LookupError:
         raise FileError(f"unknown encoding {encoding!r} in coding cookie")
     text, newline = _normalise_newlines(text)
     return SourceFile(text=text, encoding=encoding, newline=newline, digest=digest_bytes(data))
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not valid UTF-8 (byte {exc.start}) and no coding cookie declares another encoding"
 
 
 def _normalise_newlines(text: str) -> "tuple[str, str]":

@@ -1,0 +1,137 @@
+"""Which files a run looks at: walking, default and user excludes, .gitignore, symlinks."""
+import os
+
+import pytest
+
+from unfake_async.codemod import discovery
+from unfake_async.codemod.discovery import DiscoveryOptions, discover
+
+
+def make(root, *names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x = 1\n")
+
+
+def found(tmp_path, paths=None, **options):
+    options.setdefault("root", str(tmp_path))
+    result = discover([str(p) for p in (paths or [tmp_path])], DiscoveryOptions(**options))
+    rel = sorted(os.path.relpath(f, tmp_path) for f in result.files)
+    return rel, result
+
+
+def test_walks_py_and_pyi_and_skips_non_source_directories(tmp_path):
+    make(tmp_path, "a.py", "pkg/b.pyi", "pkg/c.txt", "pkg/d.pyc", ".git/hooks/x.py",
+         "node_modules/m.py", "build/lib/b.py", "dist/d.py", "pkg/__pycache__/c.py",
+         "lib/site-packages/s.py", ".venv/lib/v.py", ".tox/t.py")
+    make(tmp_path, "myenv/lib/python3.11/site.py", "myenv/pyvenv.cfg")  # a venv by any name
+    rel, _ = found(tmp_path)
+    assert rel == ["a.py", "pkg/b.pyi"]
+
+
+def test_gitignore_is_honoured_with_nesting_and_negation(tmp_path):
+    (tmp_path / ".git").mkdir()
+    make(tmp_path, "keep.py", "gen/out.py", "src/a.py", "src/b_pb2.py", "src/keep_pb2.py")
+    (tmp_path / ".gitignore").write_text("gen/\n*_pb2.py\n")
+    (tmp_path / "src" / ".gitignore").write_text("!keep_pb2.py\n")
+    rel, _ = found(tmp_path)
+    assert rel == ["keep.py", "src/a.py", "src/keep_pb2.py"]
+    rel, _ = found(tmp_path, respect_gitignore=False)
+    assert "gen/out.py" in rel and "src/b_pb2.py" in rel
+
+
+def test_gitignore_of_the_repository_applies_when_a_subdirectory_is_given(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("generated_*.py\n")
+    make(tmp_path, "src/generated_api.py", "src/api.py")
+    rel, _ = found(tmp_path, [tmp_path / "src"])
+    assert rel == ["src/api.py"]
+
+
+def test_gitignore_above_an_unrelated_root_does_not_leak_in(tmp_path):
+    (tmp_path / ".gitignore").write_text("*.py\n")  # not a repository: ignore it
+    make(tmp_path, "project/a.py")
+    rel, _ = found(tmp_path, [tmp_path / "project"], root=str(tmp_path / "project"))
+    assert rel == ["project/a.py"]
+
+
+def test_exclude_globs_use_gitignore_syntax_relative_to_the_root(tmp_path):
+    make(tmp_path, "fixtures/x/after.py", "fixtures/x/before.py", "tests/data/t.py", "a/tests/data/u.py")
+    rel, _ = found(tmp_path, excludes=discovery.DEFAULT_EXCLUDES + ("after.py", "/tests/data"))
+    assert rel == ["a/tests/data/u.py", "fixtures/x/before.py"]
+
+
+def test_explicit_files_are_checked_unless_force_exclude(tmp_path):
+    make(tmp_path, "build/gen.py", "script")
+    explicit = [tmp_path / "build" / "gen.py", tmp_path / "script"]
+    rel, _ = found(tmp_path, explicit)
+    assert rel == ["build/gen.py", "script"]
+    rel, result = found(tmp_path, explicit, force_exclude=True)
+    assert rel == ["script"]
+    assert result.skipped == [(str(explicit[0]), "excluded")]
+
+
+def test_missing_path_is_an_error(tmp_path):
+    _, result = found(tmp_path, [tmp_path / "nope.py"])
+    assert result.errors == [(str(tmp_path / "nope.py"), "no such file or directory")]
+
+
+def test_symlinks_outside_the_roots_broken_or_looping_are_skipped(tmp_path):
+    outside = tmp_path / "outside"
+    make(outside, "secret.py", "lib/deep.py")
+    root = tmp_path / "proj"
+    make(root, "a.py")
+    (root / "to_file.py").symlink_to(outside / "secret.py")
+    (root / "to_dir").symlink_to(outside / "lib")
+    (root / "broken.py").symlink_to(root / "gone.py")
+    (root / "loop1.py").symlink_to(root / "loop2.py")
+    (root / "loop2.py").symlink_to(root / "loop1.py")
+    (root / "inner.py").symlink_to(root / "a.py")  # inside: de-duplicated with a.py
+    rel, result = found(tmp_path, [root])
+    assert rel == ["proj/a.py"]
+    reasons = {os.path.basename(p): r for p, r in result.skipped}
+    assert reasons["to_file.py"].startswith("symlink points outside")
+    assert reasons["to_dir"].startswith("symlink points outside")
+    assert reasons["broken.py"] == "broken symlink"
+    assert reasons["loop1.py"] == "symlink loop"
+
+
+def test_directory_symlink_loop_does_not_hang(tmp_path):
+    make(tmp_path, "pkg/a.py")
+    (tmp_path / "pkg" / "again").symlink_to(tmp_path / "pkg")
+    rel, _ = found(tmp_path)
+    assert rel == ["pkg/a.py"]
+
+
+def test_unreadable_directory_is_skipped_and_the_walk_goes_on(tmp_path, monkeypatch):
+    make(tmp_path, "locked/a.py", "open/b.py")
+    real_scandir = os.scandir
+
+    def scandir(path):  # root ignores permissions, so simulate what chmod 000 does to others
+        if os.path.basename(path) == "locked":
+            raise PermissionError(13, "Permission denied", path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(discovery.os, "scandir", scandir)
+    rel, result = found(tmp_path)
+    assert rel == ["open/b.py"]
+    assert result.skipped == [(str(tmp_path / "locked"), "cannot read directory: Permission denied")]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
+def test_chmod_000_directory_is_skipped(tmp_path):
+    make(tmp_path, "locked/a.py", "b.py")
+    os.chmod(tmp_path / "locked", 0)
+    try:
+        rel, result = found(tmp_path)
+    finally:
+        os.chmod(tmp_path / "locked", 0o755)
+    assert rel == ["b.py"]
+    assert result.skipped[0][1].startswith("cannot read directory")
+
+
+def test_is_excluded_for_stdin_filenames(tmp_path):
+    options = DiscoveryOptions(excludes=("migrations/",), root=str(tmp_path))
+    assert discovery.is_excluded(str(tmp_path / "app/migrations/0001.py"), options)
+    assert not discovery.is_excluded(str(tmp_path / "app/models.py"), options)
