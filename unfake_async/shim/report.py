@@ -63,8 +63,9 @@ class RuntimeFinding:
         what = f"{self.call}({self.detail})" if self.detail else self.call
         if self.fake_async:
             origin = str(self.origin) if self.origin else "<unknown coroutine>"
+            made = f"made at {where}" if self.site else "the offloaded callable itself"
             return (f"{self.rule_id} fake async: {what} ran in a worker thread started by "
-                    f"{self.via} in {origin}; the request is made at {where}")
+                    f"{self.via} in {origin} ({made})")
         return f"{self.rule_id} blocking call on the event loop: {what} at {where}"
 
     def as_dict(self) -> dict:

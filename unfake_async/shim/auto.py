@@ -1,0 +1,51 @@
+"""Importing this module turns the shim on as the environment says.
+
+* ``UNFAKE_ASYNC_SHIM``: ``warn``, ``raise``, ``log`` or ``record``; unset or empty: do nothing.
+* ``UNFAKE_ASYNC_SHIM_ALLOW``: comma-separated allow rules ("pkg.mod", "pkg.mod:func").
+* ``UNFAKE_ASYNC_SHIM_REPORT_DIR``: write this process's findings to
+  ``<dir>/<pid>.jsonl`` as they happen (``unfake-async verify`` sets it and prints the summary);
+  without it, the summary goes to stderr when the process exits, if anything was found.
+
+A plain Python process does not import this by itself: run it under ``unfake-async verify``
+(which loads it through a ``sitecustomize``), or ``import unfake_async.shim.auto`` first thing.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from typing import Mapping, Optional
+
+ENV_MODE = "UNFAKE_ASYNC_SHIM"
+ENV_ALLOW = "UNFAKE_ASYNC_SHIM_ALLOW"
+ENV_REPORT_DIR = "UNFAKE_ASYNC_SHIM_REPORT_DIR"
+
+
+def _print_summary_at_exit() -> None:
+    from unfake_async import shim
+
+    if shim.findings():
+        print(shim.summary(), file=sys.stderr)
+
+
+def activate_from_environment(environ: Mapping[str, str] = os.environ) -> Optional[str]:
+    """Install the shim per `environ`; returns the mode, or None if the shim stays off."""
+    from unfake_async import shim
+
+    mode = environ.get(ENV_MODE, "").strip().lower()
+    if not mode:
+        return None
+    if mode not in shim.MODES:
+        print(f"unfake-async: ignoring {ENV_MODE}={mode!r} (expected one of "
+              f"{', '.join(shim.MODES)})", file=sys.stderr)
+        return None
+    allow = [rule.strip() for rule in environ.get(ENV_ALLOW, "").split(",") if rule.strip()]
+    report_dir = environ.get(ENV_REPORT_DIR)
+    report_file = os.path.join(report_dir, f"{os.getpid()}.jsonl") if report_dir else None
+    shim.install(mode, allow=allow, report_file=report_file)
+    if report_file is None:
+        atexit.register(_print_summary_at_exit)
+    return mode
+
+
+activate_from_environment()
