@@ -48,7 +48,7 @@ def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
 
     if result.mode == Mode.CHECK:
         level = FixLevel.UNSAFE if unsafe_fixes else FixLevel.SAFE
-        fixable = sum(1 for f in findings if f.fix is FixSafety.SAFE
+        fixable = sum(1 for r in reports for f in r.remaining if f.fix is FixSafety.SAFE
                       or (f.fix is FixSafety.UNSAFE and level >= FixLevel.UNSAFE))
         if fixable:
             lines.append(f"[*] {fixable} fixable with --fix"
