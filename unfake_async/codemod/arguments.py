@@ -115,7 +115,9 @@ def _url_has_no_query(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.ConcatenatedString):
         return _url_has_no_query(node.left) and _url_has_no_query(node.right)
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        return _url_has_no_query(node.left) and _url_has_no_query(node.right)
+        # "https://host/" + path: like an f-string, only the literal text is known.
+        right_ok = _url_has_no_query(node.right) or not isinstance(node.right, cst.BaseString)
+        return _url_has_no_query(node.left) and right_ok
     return False
 
 

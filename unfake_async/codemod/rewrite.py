@@ -180,13 +180,13 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, plans: Sequenc
         body[index] = init.with_changes(body=init.body.with_changes(body=init_body))
     else:
         plain = client_code.parse_statements(
-            f"{settings.client_attribute} = None\n{settings.client_attribute}_loop = None\n", ""
+            f"{settings.client_attribute} = None\n{settings.client_attribute}_loop = None\n"
         )
         docstring = 1 if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])) else 0
         body = body[:docstring] + plain + body[docstring:]
     new_members: List[cst.BaseStatement] = []
     new_members += client_code.parse_statements(
-        client_code.class_getter_code(settings, keep_cookies=False, max_connections=cap), ""
+        client_code.class_getter_code(settings, keep_cookies=False, max_connections=cap)
     )
     aclose = _method(class_def, "aclose")
     if aclose is None:

@@ -15,7 +15,11 @@ from unfake_async.codemod.model import FixSafety
 
 @dataclass(frozen=True)
 class Example:
-    """A snippet the rule flags (`after` is the fixed code, None when there is no fix)."""
+    """A snippet the rule flags and how the fix leaves it.
+
+    `after` is the end of the fixed module (the rewritten code, without the generated client
+    helper that precedes it); None when there is no fix.
+    """
 
     before: str
     after: Optional[str] = None

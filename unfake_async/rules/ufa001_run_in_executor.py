@@ -60,6 +60,14 @@ RULE = Rule(
                         return None
                     return r.json()
             """,
+            after="""
+                async def fetch(url):
+                    try:
+                        r = await _http_client().get(url, timeout=httpx.Timeout(5, pool=None))
+                    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
+                        return None
+                    return r.json()
+            """,
             fix=FixSafety.SAFE,
         ),
     ),

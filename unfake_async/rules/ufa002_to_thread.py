@@ -49,6 +49,12 @@ RULE = Rule(
                     r.raise_for_status()
                     return r.json()
             """,
+            after="""
+                async def get_user(user_id):
+                    r = await _http_client().get(f"https://api.example.com/users/{user_id}")
+                    r.raise_for_status()
+                    return r.json()
+            """,
         ),
     ),
     valid=(

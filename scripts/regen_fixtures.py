@@ -1,0 +1,29 @@
+"""Regenerate fixtures/*/after.py and expected.txt from before.py with the current codemod.
+
+Run after a deliberate change to the rewrite, then review `git diff fixtures/` line by line:
+the fixtures are the specification, this script only saves typing.
+"""
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from unfake_async.codemod import FixLevel, analyze_source  # noqa: E402
+
+
+def main() -> None:
+    root = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+    for case in sorted(p for p in root.iterdir() if (p / "before.py").exists()):
+        before = (case / "before.py").read_text()
+        result = analyze_source(before, path=str(case / "before.py"), fix_level=FixLevel.UNSAFE)
+        (case / "after.py").write_text(result.fixed_source or before)
+        lines = [
+            f"{f.line}:{f.col} {f.rule_id} fix={f.fix.value}" + (f" reason={f.reason}" if f.fix.value == "none" else "")
+            for f in result.findings
+        ]
+        (case / "expected.txt").write_text("".join(line + "\n" for line in lines))
+        print(f"{case.name}: {len(result.findings)} findings, {'changed' if result.fixed_source else 'unchanged'}")
+
+
+if __name__ == "__main__":
+    main()
