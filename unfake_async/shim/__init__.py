@@ -74,6 +74,8 @@ def install(mode: str = "warn", *, allow: Iterable[str] = (), report_file: Optio
             state.recorder.mirror_to(report_file)
         if state.mode is None:
             _installer.apply(builtin_targets() + offload_targets() + _user_targets)
+        if state.mode != mode:
+            state.announced.clear()
         state.mode = mode
 
 
@@ -137,6 +139,7 @@ def summary() -> str:
 def reset() -> None:
     """Forget the findings (the allow-list and the mode stay)."""
     state.recorder.clear()
+    state.announced.clear()
 
 
 class Verification:

@@ -51,6 +51,8 @@ class _State:
         self.mode: Optional[str] = None  # None: not installed
         self.recorder = Recorder()
         self.allow_rules: List[Tuple[str, Optional[str]]] = []
+        # Sites already warned about or logged in the current mode (one message per site).
+        self.announced: set = set()
 
 
 state = _State()
@@ -88,11 +90,12 @@ def report(call: str, detail: str, rule_id: str, offload: Optional[Offload] = No
         via=offload.via if offload is not None else None,
         thread=threading.current_thread().name,
     )
-    seen = state.recorder.add(finding)
+    state.recorder.add(finding)
     if mode == "raise":
         raise BlockingCallError(finding)
-    if seen > 1 or mode == "record":
+    if mode == "record" or finding.key in state.announced:
         return
+    state.announced.add(finding.key)
     if mode == "warn":
         site = finding.site
         warnings.warn_explicit(

@@ -11,6 +11,7 @@ it (down to the socket) quiet for that call.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
@@ -36,8 +37,15 @@ class Target:
         return f"{self.module}.{self.path}"
 
 
-def _run_quietly(original, args, kwargs):
-    token = suppressed.set(True)
+# Values of the `suppressed` ContextVar. QUIET (also set by `allow_blocking()`): inside an HTTP
+# call that was reported or allowed; sockets it touches stay quiet afterwards. NESTED: inside
+# another reported call; only its own inner calls are silenced.
+QUIET = True
+NESTED = "nested"
+
+
+def _run_quietly(original, args, kwargs, reason=QUIET):
+    token = suppressed.set(reason)
     try:
         return original(*args, **kwargs)
     finally:
@@ -58,12 +66,18 @@ def on_loop(call: str, rule_id: str = "UFA900", describe=None, when=None):
             ):
                 return original(*args, **kwargs)
             report(call, describe(*args, **kwargs) if describe else "", rule_id)
-            return _run_quietly(original, args, kwargs)
+            return _run_quietly(original, args, kwargs, NESTED)
 
         wrapper.__unfake_async_original__ = original
         return wrapper
 
     return factory
+
+
+# Sockets used inside a reported (or allowed) call: an HTTP response is often read from them
+# after the call that was reported has returned (streaming, `HTTPResponse.read`), and that read
+# is part of the same finding, not a new one.
+quiet_sockets: "weakref.WeakSet" = weakref.WeakSet()
 
 
 def blocking_socket_method(call: str, describe):
@@ -73,10 +87,17 @@ def blocking_socket_method(call: str, describe):
     def factory(original):
         @functools.wraps(original)
         def wrapper(self, *args, **kwargs):
-            if _get_running_loop() is None or not self.getblocking() or suppressed.get():
+            if _get_running_loop() is None or not self.getblocking():
+                return original(self, *args, **kwargs)
+            reason = suppressed.get()
+            if reason:
+                if reason is QUIET:
+                    quiet_sockets.add(self)
+                return original(self, *args, **kwargs)
+            if self in quiet_sockets:
                 return original(self, *args, **kwargs)
             report(call, describe(self, *args), "UFA900")
-            return _run_quietly(original, (self,) + args, kwargs)
+            return _run_quietly(original, (self,) + args, kwargs, NESTED)
 
         wrapper.__unfake_async_original__ = original
         return wrapper
@@ -181,6 +202,10 @@ def builtin_targets() -> List[Target]:
     return [
         Target("time", "sleep", on_loop("time.sleep", "UFA901", _describe_sleep, _sleep_is_real)),
         *_socket_targets(),
+        # `request` covers connect, send and the response headers; `putrequest` catches code
+        # that drives a connection by hand (its connect/send/getresponse are then UFA900).
+        Target("http.client", "HTTPConnection.request",
+               http_request("http.client.HTTPConnection.request", _describe_putrequest)),
         Target("http.client", "HTTPConnection.putrequest",
                http_request("http.client.HTTPConnection.putrequest", _describe_putrequest)),
         Target("urllib3.connectionpool", "HTTPConnectionPool.urlopen",
