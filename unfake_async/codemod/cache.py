@@ -1,7 +1,7 @@
 """A content-hash cache of analysis results, so a second run over an unchanged tree parses nothing.
 
 An entry's key covers everything the result depends on: the tool's version and a fingerprint of
-its own source files (so a development checkout never serves results of older rules), the file's
+the analysis modules (so a development checkout never serves results of older rules), the file's
 resolved settings, the fix level, the path, and the sha256 of the file's bytes. Entries live in
 one JSON file under `.unfake-async-cache/`; it is replaced atomically, so concurrent runs can at
 worst lose each other's new entries, never corrupt the file. Entries unused for 30 days are
@@ -35,17 +35,29 @@ def settings_fingerprint(settings: Any) -> str:
     return json.dumps(fields, sort_keys=True, default=str)
 
 
+# What the analysis is made of: a change to any of these may change results.
+_ANALYSIS_SOURCES = ("codemod", "rules", "settings.py")
+
+
 def code_fingerprint() -> str:
-    """Version plus the size and mtime of every module of this package (cheap: one stat each)."""
+    """Version plus the size and mtime of every module the analysis runs (one stat each)."""
     package_dir = os.path.dirname(os.path.abspath(unfake_async.__file__))
     digest = hashlib.sha256(unfake_async.__version__.encode())
-    for directory, dirnames, filenames in os.walk(package_dir):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                info = os.stat(os.path.join(directory, name))
-                digest.update(f"{directory}/{name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    for name in _ANALYSIS_SOURCES:
+        top = os.path.join(package_dir, name)
+        if os.path.isfile(top):
+            _add_stat(digest, top)
+        for directory, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for filename in sorted(filenames):
+                if filename.endswith(".py"):
+                    _add_stat(digest, os.path.join(directory, filename))
     return digest.hexdigest()[:16]
+
+
+def _add_stat(digest, path: str) -> None:
+    info = os.stat(path)
+    digest.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
 
 
 class Cache:
