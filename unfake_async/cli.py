@@ -143,7 +143,18 @@ def check(
         show_settings=show_settings,
         show_files=show_files,
     )
-    raise typer.Exit(run_check(args))
+    try:
+        code = run_check(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("unfake-async: interrupted\n")
+        code = 2
+    except Exception as exc:  # noqa: BLE001 - a crash must exit 2, not 1 (which means findings)
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.write(f"unfake-async: internal error: {type(exc).__name__}: {exc}\n")
+        code = 2
+    raise typer.Exit(code)
 
 
 # -- running a check ---------------------------------------------------------------------------
