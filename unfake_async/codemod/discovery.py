@@ -105,8 +105,7 @@ class _Walker:
             self.result.errors.append((path, "no such file or directory"))
             return
         if self.options.force_exclude and self._excluded(path, os.path.isdir(path)):
-            self.result.skipped.append((path, "excluded"))
-            return
+            return  # silently, like ruff: pre-commit names every staged file
         if os.path.isdir(path):
             self._walk(path)
         else:
