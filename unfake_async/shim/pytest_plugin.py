@@ -9,8 +9,9 @@ Off unless asked for, and cheap to import (the shim is imported only when used):
   the run. ``--unfake-async-allow=RULE`` (repeatable) allow-lists a module or function.
 * ``@pytest.mark.no_blocking`` (optionally ``allow=["pkg.mod", "pkg.mod:func"]``): this test
   fails if it blocks, whatever the command line says.
-* the ``unfake_async_shim`` fixture: the shim on for one test (record mode unless already on),
-  yielding an object whose ``.findings`` lists what this test did, for tests that assert on it.
+* the ``unfake_async_shim`` fixture: the shim on for one test in record mode, yielding an object
+  whose ``.findings`` lists what this test did; the test judges them (``--unfake-async`` does
+  not fail it), so it can also check that something does block.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from typing import List, Optional
 import pytest
 
 MARKER = "no_blocking"
+FIXTURE = "unfake_async_shim"
 
 
 def pytest_addoption(parser) -> None:
@@ -69,7 +71,10 @@ class _ShimPlugin:
     def _phase(self, item):
         """Wrap one test phase: run it with the shim on if asked, then judge its findings."""
         marker = item.get_closest_marker(MARKER)
-        if self.mode is None and marker is None:
+        # A test that takes the fixture judges its findings itself (it may check that something
+        # does block), unless it is also marked.
+        hands_off = self.mode is None or FIXTURE in getattr(item, "fixturenames", ())
+        if marker is None and hands_off:
             return (yield)
         from unfake_async import shim
 
@@ -125,10 +130,11 @@ def _failure_text(found) -> str:
 
 @pytest.fixture
 def unfake_async_shim():
-    """The shim on for this test; yields an object whose ``.findings`` are this test's."""
+    """The shim on for this test in record mode (whatever ``--unfake-async`` says); yields an
+    object whose ``.findings`` are this test's, for the test to assert on."""
     from unfake_async import shim
 
-    with shim.verifying(shim.installed_mode() or "record") as verification:
+    with shim.verifying("record") as verification:
         yield verification
 
 
