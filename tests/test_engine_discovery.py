@@ -135,3 +135,14 @@ def test_is_excluded_for_stdin_filenames(tmp_path):
     options = DiscoveryOptions(excludes=("migrations/",), root=str(tmp_path))
     assert discovery.is_excluded(str(tmp_path / "app/migrations/0001.py"), options)
     assert not discovery.is_excluded(str(tmp_path / "app/models.py"), options)
+
+
+def test_an_excluded_directory_named_explicitly_is_walked_with_excludes_below_it(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text(".venv/\n")
+    make(tmp_path, ".venv/lib/site-packages/pkg/mod.py", ".venv/lib/site-packages/pkg/__pycache__/m.py",
+         ".venv/lib/site-packages/pkg/build/b.py", "src/a.py")
+    rel, _ = found(tmp_path, [tmp_path / ".venv" / "lib" / "site-packages"])
+    assert rel == [".venv/lib/site-packages/pkg/mod.py"]
+    rel, _ = found(tmp_path)
+    assert rel == ["src/a.py"]

@@ -43,7 +43,7 @@ def test_trigger_list_is_extensible(monkeypatch):
     text = "import httpx\n" + ASYNC
     assert not prefilter.might_match(text)
     monkeypatch.setattr(prefilter, "TRIGGER_PATTERNS",
-                        prefilter.TRIGGER_PATTERNS + [r"^[ \t]*import[ \t]+httpx\b"])
+                        prefilter.TRIGGER_PATTERNS + [("httpx", r"^[ \t]*import[ \t]+httpx\b")])
     prefilter.refresh()
     try:
         assert prefilter.might_match(text)

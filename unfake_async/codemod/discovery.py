@@ -89,6 +89,7 @@ class _Walker:
         self.seen: set = set()
         self._gitignores: Dict[str, Optional[pathspec.GitIgnoreSpec]] = {}
         self._tops: Dict[str, str] = {}
+        self._anchor: Optional[str] = None  # set while walking an explicitly named excluded dir
 
     def run(self) -> Discovery:
         for path in self.paths:
@@ -107,16 +108,24 @@ class _Walker:
         if self.options.force_exclude and self._excluded(path, os.path.isdir(path)):
             return  # silently, like ruff: pre-commit names every staged file
         if os.path.isdir(path):
-            self._walk(path)
+            # A directory named explicitly is walked even when it is itself excluded or ignored
+            # (`unfake-async .venv/lib/.../site-packages`): then patterns are matched below it.
+            self._anchor = _real(path) if self._excluded(path, True) else None
+            try:
+                self._walk(path, os.path.realpath(path))
+            finally:
+                self._anchor = None
         else:
             self._add(path)
 
     # -- walking directories -------------------------------------------------------------------
 
-    def _walk(self, top: str) -> None:
-        stack = [top]
+    def _walk(self, top: str, real_top: str) -> None:
+        # Real paths are built by joining names onto the real directory: directory symlinks are
+        # never descended, so no entry below needs a realpath() (an lstat per path component).
+        stack = [(top, real_top)]
         while stack:
-            directory = stack.pop()
+            directory, real_directory = stack.pop()
             try:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
@@ -128,6 +137,7 @@ class _Walker:
             subdirs = []
             for entry in entries:
                 path = entry.path
+                real = os.path.join(real_directory, entry.name)
                 if entry.is_symlink():
                     self._visit_link(path)
                     continue
@@ -136,10 +146,10 @@ class _Walker:
                 except OSError:
                     continue
                 if is_dir:
-                    if not self._excluded(path, True) and not is_virtualenv(path):
-                        subdirs.append(path)
-                elif entry.name.endswith(SOURCE_SUFFIXES) and not self._excluded(path, False):
-                    self._add(path)
+                    if not self._excluded(path, True, real) and not is_virtualenv(path):
+                        subdirs.append((path, real))
+                elif entry.name.endswith(SOURCE_SUFFIXES) and not self._excluded(path, False, real):
+                    self._add(path, real)
             stack.extend(reversed(subdirs))  # depth-first, in name order
 
     def _visit_link(self, path: str) -> None:
@@ -165,8 +175,8 @@ class _Walker:
             message = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
         (self.result.errors if error else self.result.skipped).append((path, message))
 
-    def _add(self, path: str) -> None:
-        real = os.path.realpath(path)
+    def _add(self, path: str, real: Optional[str] = None) -> None:
+        real = real or os.path.realpath(path)
         if real in self.seen:
             return
         self.seen.add(real)
@@ -174,32 +184,29 @@ class _Walker:
 
     # -- exclusion -----------------------------------------------------------------------------
 
-    def _excluded(self, path: str, is_dir: bool) -> bool:
-        relative = self._relative(path)
+    def _excluded(self, path: str, is_dir: bool, real: Optional[str] = None) -> bool:
+        absolute = real or _real(path)
+        relative = self._relative(absolute)
         candidate = relative + "/" if is_dir else relative
         # Gitignore semantics: a pattern naming a directory also excludes every file below it.
         if self.exclude_spec.match_file(candidate):
             return True
-        return self.options.respect_gitignore and self._gitignored(path, is_dir)
+        return self.options.respect_gitignore and self._gitignored(absolute, is_dir)
 
-    def _relative(self, path: str) -> str:
-        absolute = os.path.abspath(path)
-        real_parent = os.path.realpath(os.path.dirname(absolute))
-        absolute = os.path.join(real_parent, os.path.basename(absolute))
+    def _relative(self, absolute: str) -> str:
+        if self._anchor is not None and _is_within(absolute, self._anchor):
+            return _below(absolute, self._anchor)
         if _is_within(absolute, self.root):
-            return os.path.relpath(absolute, self.root).replace(os.sep, "/")
+            return _below(absolute, self.root)
         return absolute.lstrip("/").replace(os.sep, "/")
 
-    def _gitignored(self, path: str, is_dir: bool) -> bool:
-        absolute = os.path.join(
-            os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path)
-        )
-        top = self._gitignore_top(os.path.dirname(absolute))
+    def _gitignored(self, absolute: str, is_dir: bool) -> bool:
+        top = self._anchor or self._gitignore_top(os.path.dirname(absolute))
         # The deepest .gitignore with an opinion wins, as in git.
         for directory in _ancestors(os.path.dirname(absolute)):
             spec = self._gitignore_at(directory)
             if spec is not None:
-                relative = os.path.relpath(absolute, directory).replace(os.sep, "/")
+                relative = _below(absolute, directory)
                 verdict = spec.check_file(relative + "/" if is_dir else relative).include
                 if verdict is not None:
                     return verdict
@@ -232,6 +239,19 @@ class _Walker:
                 pass
             self._gitignores[directory] = spec
         return self._gitignores[directory]
+
+
+def _real(path: str) -> str:
+    """The absolute path with its directory resolved but the entry itself not (a symlink stays)."""
+    absolute = os.path.abspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+
+
+def _below(path: str, directory: str) -> str:
+    """`path` relative to `directory` (which contains it), with forward slashes; "." for itself."""
+    if path == directory:
+        return "."
+    return path[len(directory.rstrip(os.sep)) + 1:].replace(os.sep, "/")
 
 
 def _ancestors(directory: str) -> Iterable[str]:

@@ -89,6 +89,8 @@ def _normalise_newlines(text: str) -> "tuple[str, str]":
     Mixed styles are left exactly as they are (restoring "\\n"), so lines the fix does not touch
     keep their bytes.
     """
+    if "\r" not in text:
+        return text, "\n"
     crlf = text.count("\r\n")
     lone_cr = text.count("\r") - crlf
     lone_lf = text.count("\n") - crlf

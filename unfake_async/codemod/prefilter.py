@@ -6,42 +6,50 @@ patterns are deliberately strict: the loose `requests|run_in_executor|to_thread`
 English word "requests" in docstrings (52 Django files, 3 s of parsing for nothing), whereas an
 *import* of requests on its own line parses nothing there.
 
-A file passes when every pattern in REQUIRED_PATTERNS matches and at least one in
+A file passes when every entry in REQUIRED_PATTERNS matches and at least one in
 TRIGGER_PATTERNS does. Rules for other libraries (httpx, urllib3, urllib.request, aiohttp,
 time.sleep) add their import pattern to TRIGGER_PATTERNS.
 """
 from __future__ import annotations
 
 import re
-from typing import List, Pattern
+from typing import List, Pattern, Tuple
+
+# Each entry is (literal, pattern): the literal is a word the pattern cannot match without, tested
+# with a plain substring search first, so the regular expression only runs on the few files that
+# contain it (a `\b`- or `^`-anchored regex over every file costs ~0.3 ms each).
 
 # Without `async` there is no async function to be fake, whatever else the file holds.
-REQUIRED_PATTERNS: List[str] = [
-    r"\basync\b",
+REQUIRED_PATTERNS: List[Tuple[str, str]] = [
+    ("async", r"\basync\b"),
 ]
 
-# An import of a blocking HTTP library, one pattern per library. Each matches the statement at
+# An import of a blocking HTTP library, one entry per library. Each matches the statement at
 # the start of a line, in every import form: `import requests`, `import os, requests`,
 # `import requests as rq`, `import requests.api`, `from requests import get`,
 # `from requests.api import get`.
-TRIGGER_PATTERNS: List[str] = [
-    r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)",
+TRIGGER_PATTERNS: List[Tuple[str, str]] = [
+    ("requests", r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)"),
 ]
 
 
-def _compile(patterns: List[str]) -> List[Pattern[str]]:
-    return [re.compile(pattern, re.MULTILINE) for pattern in patterns]
+def _compile(entries: List[Tuple[str, str]]) -> List[Tuple[str, Pattern[str]]]:
+    return [(literal, re.compile(pattern, re.MULTILINE)) for literal, pattern in entries]
 
 
 _required = _compile(REQUIRED_PATTERNS)
 _triggers = _compile(TRIGGER_PATTERNS)
 
 
+def _matches(source: str, literal: str, pattern: Pattern[str]) -> bool:
+    return literal in source and pattern.search(source) is not None
+
+
 def might_match(source: str) -> bool:
     """True when `source` could hold a finding and is worth parsing; False means it cannot."""
-    if not all(pattern.search(source) for pattern in _required):
+    if not all(_matches(source, literal, pattern) for literal, pattern in _required):
         return False
-    return any(pattern.search(source) for pattern in _triggers)
+    return any(_matches(source, literal, pattern) for literal, pattern in _triggers)
 
 
 def refresh() -> None:
