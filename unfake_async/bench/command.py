@@ -15,7 +15,6 @@ import re
 import sys
 from typing import List, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -65,7 +64,7 @@ def bench(
     codemod_target: Optional[str] = typer.Option(
         None, "--target", help="Library the codemod migrates to (httpx or httpx2)."
     ),
-) -> int:
+) -> None:
     """Run fake-async code and its migration side by side against a local server."""
     seconds = parse_latency(latency)
     settings = _settings(codemod_target)
@@ -89,8 +88,8 @@ def bench(
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
     else:
-        report.render(Console())
-    return 0 if all(row.status == "ok" for row in report.rows) else 1
+        report.render()
+    raise typer.Exit(0 if all(row.status == "ok" for row in report.rows) else 1)
 
 
 def _measure(rows: List[RowSpec], requests: int, concurrency: int, latency: float,
@@ -120,15 +119,13 @@ def _measure(rows: List[RowSpec], requests: int, concurrency: int, latency: floa
 
 def bench_main(argv: List[str]) -> int:
     """Entry point for ``unfake-async bench ARGS``; returns the exit status."""
-    app = typer.Typer(add_completion=False)
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command(help=__doc__)(bench)
+    command = typer.main.get_command(app)
     try:
-        return int(app(args=list(argv), prog_name="unfake-async bench", standalone_mode=False) or 0)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        Console(stderr=True).print("interrupted; the bench server was stopped")
-        return 130
+        # Standalone mode: usage errors print and exit 2, Ctrl-C exits 1 ("Aborted!") after the
+        # `with BenchServer` blocks have stopped the server and the worker.
+        command.main(args=list(argv), prog_name="unfake-async bench", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

@@ -65,7 +65,10 @@ class BenchReport:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     def render(self, console: Optional[Console] = None) -> None:
-        console = console or Console()
+        if console is None:
+            # Piped to a file or CI log: no terminal width to respect, so do not squash columns.
+            plain = Console()
+            console = plain if plain.is_terminal else Console(width=max(plain.width, 150))
         console.print(self.table())
         for row in self.rows:
             if row.status != "ok" and row.message:
@@ -79,12 +82,13 @@ class BenchReport:
                 f"{self.title}: N={self.requests} calls, C={self.concurrency}, "
                 f"latency {self.latency * 1000:.0f} ms, ideal N·L/C = {self.ideal_seconds:.2f} s"
             ),
-            caption="max in flight and requests are counted by the server; RSS and threads are "
-            "the client process's peaks",
+            caption="latencies in ms; in flight (max) and requests are counted by the server; "
+            "RSS, threads and CPU µs per call are the client process's",
         )
-        for header in ("row", "wall s", "req/s", "mean ms", "p50 ms", "p99 ms", "in flight",
-                       "requests", "RSS MB", "threads", "CPU µs/call", "errors", "% ideal"):
-            table.add_column(header, justify="left" if header == "row" else "right")
+        table.add_column("row", no_wrap=True)
+        for header in ("wall s", "req/s", "mean", "p50", "p99", "in flight", "requests",
+                       "RSS MB", "threads", "CPU µs", "errors", "% ideal"):
+            table.add_column(header, justify="right")
         for row in self.rows:
             if row.status == "skipped" or not row.client:
                 table.add_row(row.name, *(["—"] * 11), row.status)

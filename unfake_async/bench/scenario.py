@@ -68,21 +68,21 @@ def builtin_rows(settings=None, extras: bool = True) -> List[RowSpec]:
     after, why_not = migrate(before, path, settings)
     close = _close_name(settings)
     rows = [
-        RowSpec("before: requests on ThreadPoolExecutor(3) (seed)", before, SEED_ENTRY,
+        RowSpec("before: ThreadPoolExecutor(3), seed", before, SEED_ENTRY,
                 filename=path, kind="before"),
-        RowSpec("after: codemod's shared httpx client", after, SEED_ENTRY, filename=path,
+        RowSpec("after: codemod", after, SEED_ENTRY, filename=path,
                 close=close, kind="after", skip_reason=why_not),
     ]
     if not extras:
         return rows
-    rows.insert(1, RowSpec("before: requests on ThreadPoolExecutor(32)",
+    rows.insert(1, RowSpec("before: ThreadPoolExecutor(32)",
                            thread_pool_variant(before, 32), SEED_ENTRY, filename=path,
                            kind="before"))
     if installed("uvloop"):
-        rows.append(RowSpec("after on uvloop", after, SEED_ENTRY, filename=path, close=close,
+        rows.append(RowSpec("after: codemod, uvloop", after, SEED_ENTRY, filename=path, close=close,
                             loop="uvloop", kind="after", skip_reason=why_not))
     if installed("aiohttp"):
-        rows.append(RowSpec("reference: hand-written aiohttp", aiohttp_reference_source(),
+        rows.append(RowSpec("reference: aiohttp by hand", aiohttp_reference_source(),
                             SEED_ENTRY, filename=str(SAMPLES / "aiohttp_reference.py"),
                             close="aclose_http_client", kind="reference"))
     return rows
@@ -122,11 +122,11 @@ def user_rows(target: str, settings=None, uvloop: bool = False) -> List[RowSpec]
     close = _close_name(settings)
     rows = [
         _user_row(f"before: {path.name}::{entry}", "before", path, entry, before, None),
-        _user_row(f"after: {path.name}::{entry} migrated by the codemod", "after", path, entry,
+        _user_row(f"after: {path.name}::{entry} (codemod)", "after", path, entry,
                   after, close, why_not),
     ]
     if uvloop and installed("uvloop") and after is not None:
-        rows.append(_user_row("after on uvloop", "after", path, entry, after, close))
+        rows.append(_user_row(f"after: {path.name}::{entry} (codemod, uvloop)", "after", path, entry, after, close))
         rows[-1].loop = "uvloop"
     return rows
 

@@ -22,6 +22,15 @@ THREAD_SAMPLE_SECONDS = 0.025
 
 def peak_rss_bytes() -> Optional[int]:
     """The process's peak resident set size so far, or None where the OS does not say."""
+    # Linux first: VmHWM belongs to this program's memory map, while ru_maxrss carries the
+    # parent's peak over fork+exec (a worker started by a 50 MB parent would report 50 MB).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
     try:
         import resource
     except ImportError:  # Windows

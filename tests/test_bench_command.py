@@ -1,0 +1,127 @@
+"""`unfake-async bench` end to end: real server, real workers, the report's structure."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+import typer
+
+from unfake_async.bench.command import bench_main, parse_latency
+from unfake_async.bench.scenario import TargetError, parse_target, thread_pool_variant
+
+FAST = ["--requests", "6", "--concurrency", "3", "--latency", "10ms", "--timeout", "60", "--json"]
+
+BEFORE_MODULE = textwrap.dedent(
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    _POOL = ThreadPoolExecutor(max_workers=2)
+
+
+    async def entry(base_url):
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(_POOL, requests.get, base_url + "/user")
+        return response.json()
+    """
+)
+
+AFTER_MODULE = textwrap.dedent(
+    """
+    import httpx
+
+
+    async def entry(base_url):
+        async with httpx.AsyncClient() as client:
+            first = await client.get(base_url + "/a")
+            second = await client.get(base_url + "/b")
+        return first.json(), second.json()
+    """
+)
+
+
+def _report(capsys, argv):
+    code = bench_main(argv)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_builtin_scenario_reports_every_column_and_the_server_counts(capsys):
+    code, report = _report(capsys, FAST + ["--no-extras"])
+    assert report["requests"] == 6 and report["concurrency"] == 3
+    assert report["ideal_s"] == pytest.approx(6 * 0.010 / 3)
+    before, after = report["rows"]
+    assert before["kind"] == "before" and before["status"] == "ok"
+    figures = before["figures"]
+    assert figures["server_requests"] == 6
+    assert figures["max_in_flight"] == 3  # ThreadPoolExecutor(3) at C=3
+    for key in ("wall_s", "throughput", "mean_ms", "p50_ms", "p99_ms", "peak_rss_mb",
+                "max_threads", "percent_of_ideal"):
+        assert figures[key] > 0, key
+    # The after row is the codemod's own output: measured when it migrates the seed module,
+    # reported as skipped (and the run as failed) when it does not.
+    if after["status"] == "skipped":
+        assert "nothing to migrate" in after["message"] and code == 1
+    else:
+        assert after["status"] == "ok", after["message"]
+        assert after["figures"]["server_requests"] == 6
+        assert code == 0
+
+
+def test_user_pair_of_modules(tmp_path, capsys):
+    (tmp_path / "old.py").write_text(BEFORE_MODULE)
+    (tmp_path / "new.py").write_text(AFTER_MODULE)
+    code, report = _report(
+        capsys, FAST + ["--before", f"{tmp_path}/old.py::entry", "--after", f"{tmp_path}/new.py::entry"]
+    )
+    assert code == 0
+    old, new = report["rows"]
+    assert old["figures"]["server_requests"] == 6
+    assert old["figures"]["max_in_flight"] == 2  # the module's own pool of 2
+    assert new["figures"]["server_requests"] == 12  # two requests per call
+    assert new["client"]["completed"] == 6
+
+
+def test_user_module_is_measured_before_and_after_the_codemod(tmp_path, capsys):
+    (tmp_path / "mod.py").write_text(BEFORE_MODULE)
+    code, report = _report(capsys, FAST + [f"{tmp_path}/mod.py::entry"])
+    before, after = report["rows"]
+    assert before["status"] == "ok" and before["figures"]["server_requests"] == 6
+    assert after["kind"] == "after"
+    assert after["status"] in ("ok", "skipped")
+    assert code == (0 if after["status"] == "ok" else 1)
+
+
+def test_table_output(capsys):
+    code = bench_main(["-n", "3", "-c", "3", "--latency", "5ms", "--no-extras"])
+    out = capsys.readouterr().out
+    assert "ThreadPoolExecutor(3)" in out and "ideal" in out and "server keeps up" in out
+    assert code in (0, 1)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nope.py::entry"],
+        ["--before", "a.py::x"],
+        ["--latency", "fast"],
+        ["--requests", "0"],
+    ],
+)
+def test_bad_arguments_exit_2(argv, capsys):
+    assert bench_main(argv) == 2
+
+
+def test_parsers():
+    assert parse_latency("150ms") == pytest.approx(0.15)
+    assert parse_latency("0.2s") == pytest.approx(0.2)
+    assert parse_latency("1") == 1.0
+    with pytest.raises(typer.BadParameter):
+        parse_latency("-3ms")
+    with pytest.raises(TargetError):
+        parse_target("module.py")
+    assert "max_workers=32" in thread_pool_variant("ThreadPoolExecutor(max_workers = 3)", 32)
+    with pytest.raises(ValueError):
+        thread_pool_variant("nothing here", 32)
