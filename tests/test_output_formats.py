@@ -154,3 +154,10 @@ def test_statistics_count_remaining_findings_per_rule(tmp_path):
 def test_every_format_renders_an_empty_run(fmt, tmp_path):
     text = render_document(fmt, RunResult([]), root=str(tmp_path))
     assert text == "" if fmt == "github" else text.endswith("\n")
+
+
+def test_summary_plurals():
+    reports = [FileReport("a.py", parsed=True, findings=[finding(), finding(line=4)])]
+    lines = render_summary(RunResult(reports))
+    assert lines[:2] == ["Found 2 findings.", "1 file scanned (1 parsed)."]
+    assert "2 unsafe fixes held back (enable with --unsafe-fixes; review the diff first)." in lines

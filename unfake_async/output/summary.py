@@ -9,8 +9,8 @@ from unfake_async.codemod.model import FixLevel, FixSafety
 from unfake_async.codemod.runner import Mode
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def _plural(count: int, word: str, plural: str = "") -> str:
+    return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
 def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
@@ -55,7 +55,7 @@ def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
                          + (" --unsafe-fixes." if unsafe_fixes else "."))
     held = unsafe_hidden(result, unsafe_fixes=unsafe_fixes)
     if held:
-        lines.append(f"{_plural(held, 'unsafe fix')} held back "
+        lines.append(f"{_plural(held, 'unsafe fix', 'unsafe fixes')} held back "
                      "(enable with --unsafe-fixes; review the diff first).")
     return lines
 
