@@ -295,3 +295,54 @@ def test_libcst_is_imported_only_when_a_file_needs_parsing(tmp_path):
     (tmp_path / "b.py").write_text(CLEAN)
     done = subprocess.run(command, env=env, capture_output=True, timeout=60, text=True)
     assert "libcst" in done.stderr
+
+
+OFFLOADED = """\
+import requests
+
+from myapp.utils import run_blocking
+
+
+async def fetch(hass, url):
+    a = await run_blocking(requests.get, url)
+    b = await hass.async_add_executor_job(requests.get, url)
+    return a, b
+"""
+
+
+@needs_rules
+def test_extra_offload_helpers_from_pyproject_are_recognised(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(OFFLOADED)
+    code, out, _ = run_main(capsys, "app.py", "--no-cache")
+    assert [line.split(":")[1] for line in out.splitlines() if "UFA" in line] == ["8"]  # built-in
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.unfake-async]\nextra-offload-helpers = { 'myapp.utils.run_blocking' = 'call' }\n")
+    code, out, _ = run_main(capsys, "app.py", "--no-cache")
+    assert [line.split(":")[1] for line in out.splitlines() if "UFA" in line] == ["7", "8"]
+
+
+def test_on_a_terminal_rule_docs_are_rendered_markdown_and_diffs_coloured():
+    import io
+
+    from rich.console import Console
+
+    from unfake_async.output.catalogue import print_rule
+    from unfake_async.output.report import Sink
+
+    if ALL_RULES:
+        buffer = io.StringIO()
+        console = Console(file=buffer, force_terminal=True, width=100)
+        assert print_rule(console, ALL_RULES[0].id) is None
+        rendered = buffer.getvalue()
+        assert "\x1b[" in rendered and "```" not in rendered and "## What it does" not in rendered
+        assert "What it does" in rendered
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True
+    sink = Sink(terminal)
+    sink.color = True
+    sink.console = Console(file=terminal, force_terminal=True, highlight=False)
+    sink.lines(["[green]+added[/green]"], markup=True)
+    sink.lines(["[*] 1 fixable"])  # plain text on a terminal: brackets are not markup
+    text = terminal.getvalue()
+    assert "\x1b[32m+added" in text and "[*] 1 fixable" in text
