@@ -156,6 +156,10 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment, without Nagle: otherwise each keep-alive response
+    # waits out the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
     server: _Server
 
     def setup(self) -> None:

@@ -15,7 +15,7 @@ from unfake_async.shim._state import (
 from unfake_async.shim.installer import Installer
 from unfake_async.shim.offload import offload_targets
 from unfake_async.shim.patches import Target, builtin_targets, user_target
-from unfake_async.shim.report import RULE_NAMES, RuntimeFinding, format_summary
+from unfake_async.shim.report import RULE_NAMES, RuntimeFinding, format_grouped, format_summary
 
 __all__ = [
     "MODES", "RULE_NAMES", "BlockingCallError", "BlockingCallWarning", "RuntimeFinding",
@@ -101,8 +101,8 @@ def findings(start: int = 0) -> List[RuntimeFinding]:
 
 
 def summary() -> str:
-    """The summary of the findings so far: counts by site."""
-    return format_summary(findings())
+    """The summary of the findings so far: exact counts by site."""
+    return format_grouped(state.recorder.grouped())
 
 
 def reset() -> None:

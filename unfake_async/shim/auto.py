@@ -24,7 +24,8 @@ ENV_REPORT_DIR = "UNFAKE_ASYNC_SHIM_REPORT_DIR"
 def _print_summary_at_exit() -> None:
     from unfake_async import shim
 
-    if shim.findings():
+    # Only while still installed: code that turned the shim off has taken charge of reporting.
+    if shim.installed_mode() is not None and shim.findings():
         print(shim.summary(), file=sys.stderr)
 
 

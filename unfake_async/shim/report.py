@@ -86,23 +86,36 @@ class RuntimeFinding:
 
 class Recorder:
     """Thread-safe store of findings, optionally mirrored to a JSON-lines file as they happen
-    (so a process that ends with os._exit still leaves its findings behind)."""
+    (so a process that ends with os._exit still leaves its findings behind).
+
+    Counts by site are exact; the list of individual findings (and the mirror file) keeps the
+    first `MAX_KEPT`, so a long-running process that blocks in a loop does not grow forever.
+    """
+
+    MAX_KEPT = 10_000
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._findings: List[RuntimeFinding] = []
         self._counts: Counter = Counter()
+        self._first: Dict[Tuple, RuntimeFinding] = {}
         self._sink = None
 
-    def add(self, finding: RuntimeFinding) -> int:
-        """Store `finding`; returns how many times its site has been seen, this one included."""
+    def add(self, finding: RuntimeFinding) -> None:
         with self._lock:
-            self._findings.append(finding)
             self._counts[finding.key] += 1
+            self._first.setdefault(finding.key, finding)
+            if len(self._findings) >= self.MAX_KEPT:
+                return
+            self._findings.append(finding)
             if self._sink is not None:
                 self._sink.write(json.dumps(finding.as_dict()) + "\n")
                 self._sink.flush()
-            return self._counts[finding.key]
+
+    def grouped(self) -> List[Tuple[RuntimeFinding, int]]:
+        """One (first finding, exact count) per site, most frequent first."""
+        with self._lock:
+            return [(self._first[key], count) for key, count in self._counts.most_common()]
 
     def findings(self, start: int = 0) -> List[RuntimeFinding]:
         with self._lock:
@@ -116,6 +129,7 @@ class Recorder:
         with self._lock:
             self._findings.clear()
             self._counts.clear()
+            self._first.clear()
 
     def mirror_to(self, path: Optional[str]) -> None:
         """Append every later finding to `path` (JSON lines); None stops mirroring."""
@@ -155,13 +169,18 @@ def group_by_site(findings: Iterable[RuntimeFinding]) -> List[Tuple[RuntimeFindi
 
 def format_summary(findings: Iterable[RuntimeFinding], title: str = "unfake-async shim") -> str:
     """The end-of-run summary: totals, then one line per site with its count."""
-    findings = list(findings)
-    if not findings:
+    return format_grouped(group_by_site(findings), title)
+
+
+def format_grouped(grouped: List[Tuple[RuntimeFinding, int]], title: str = "unfake-async shim"
+                   ) -> str:
+    """`format_summary` from (finding, count) pairs, e.g. `Recorder.grouped()`."""
+    if not grouped:
         return f"{title}: no blocking calls on the event loop, no fake-async calls."
-    fake = sum(1 for f in findings if f.fake_async)
-    grouped = group_by_site(findings)
+    total = sum(count for _, count in grouped)
+    fake = sum(count for finding, count in grouped if finding.fake_async)
     lines = [
-        f"{title}: {len(findings) - fake} blocking call(s) on the event loop, "
+        f"{title}: {total - fake} blocking call(s) on the event loop, "
         f"{fake} fake-async call(s), at {len(grouped)} site(s):"
     ]
     for finding, count in grouped:
