@@ -34,7 +34,7 @@ def fix(tree, *extra):
 
 @pytest.mark.skipif(not ALL_RULES, reason="no UFA rules registered yet")
 def test_concurrent_fix_runs_never_corrupt_files(tmp_path):
-    originals = {f"m{n:02}.py": TEMPLATE.format(n=n) for n in range(10)}
+    originals = {f"m{n:02}.py": TEMPLATE.format(n=n) for n in range(8)}
     expected_tree = tmp_path / "expected"
     expected_tree.mkdir()
     for name, text in originals.items():
