@@ -116,16 +116,34 @@ def _classify(filename: str, module: str) -> bool:
     return in_stdlib and "site-packages" not in path and "dist-packages" not in path
 
 
+def _legacy_qualname(frame, code) -> str:
+    """Before 3.11 code objects have no co_qualname: recover `Class.method` from self/cls."""
+    if not code.co_argcount or code.co_varnames[0] not in ("self", "cls"):
+        return code.co_name
+    try:
+        bound = frame.f_locals.get(code.co_varnames[0])
+        owner = bound if isinstance(bound, type) else type(bound)
+        for klass in owner.__mro__:
+            function = klass.__dict__.get(code.co_name)
+            function = getattr(function, "__func__", function)
+            if getattr(function, "__code__", None) is code:
+                return f"{klass.__qualname__}.{code.co_name}"
+    except Exception:  # a broken __getattr__ or exotic self must never break the report
+        pass
+    return code.co_name
+
+
 def capture(frame, limit: int = 64) -> Tuple[FrameInfo, ...]:
     """The stack from `frame` outwards, innermost first."""
     captured: List[FrameInfo] = []
     while frame is not None and len(captured) < limit:
         code = frame.f_code
         module = frame.f_globals.get("__name__") or ""
-        captured.append(FrameInfo(
-            module, code.co_filename, frame.f_lineno,
-            getattr(code, "co_qualname", code.co_name), _is_infra(code, module),
-        ))
+        infra = _is_infra(code, module)
+        function = getattr(code, "co_qualname", None)
+        if function is None:
+            function = code.co_name if infra else _legacy_qualname(frame, code)
+        captured.append(FrameInfo(module, code.co_filename, frame.f_lineno, function, infra))
         frame = frame.f_back
     return tuple(captured)
 
