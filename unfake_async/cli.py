@@ -256,7 +256,6 @@ def _run_paths(args: CheckArgs, config) -> int:
     from unfake_async.codemod.cache import CACHE_DIRNAME
     from unfake_async.codemod.discovery import DiscoveryOptions, discover
     from unfake_async.codemod.runner import RunOptions, run_files
-    from unfake_async.output.report import emit, stderr_sink, stream_sink
 
     found = discover(args.paths, DiscoveryOptions(
         excludes=config.excludes, root=config.root,
@@ -274,19 +273,13 @@ def _run_paths(args: CheckArgs, config) -> int:
         result = run_files(found.files, config.settings, options, progress=advance)
     result.discovery_skipped = found.skipped
     result.discovery_errors = found.errors
-    out = stream_sink(args.output_file, sys.stdout)
-    try:
-        emit(result, _report_options(args, config), out=out, err=stderr_sink())
-    finally:
-        if out.stream is not sys.stdout:
-            out.stream.close()
+    _emit_to(args, config, result)
     return exit_code(result, exit_zero=args.exit_zero)
 
 
 def _run_stdin(args: CheckArgs, config) -> int:
     from unfake_async.codemod.discovery import DiscoveryOptions, is_excluded
     from unfake_async.codemod.runner import RunOptions, RunResult, run_source
-    from unfake_async.output.report import emit, stderr_sink, stream_sink
 
     data = sys.stdin.buffer.read()
     name = args.stdin_filename or "-"
@@ -302,9 +295,20 @@ def _run_stdin(args: CheckArgs, config) -> int:
     if args.mode == "fix":
         sys.stdout.buffer.write(report.encoded if report.encoded is not None else data)
         sys.stdout.flush()
-    emit(result, _report_options(args, config), out=stream_sink(args.output_file, sys.stdout),
-         err=stderr_sink(), diagnostics_to_err=args.mode == "fix")
+    _emit_to(args, config, result, diagnostics_to_err=args.mode == "fix")
     return exit_code(result, exit_zero=args.exit_zero)
+
+
+def _emit_to(args: CheckArgs, config, result, *, diagnostics_to_err: bool = False) -> None:
+    from unfake_async.output.report import emit, stderr_sink, stream_sink
+
+    out = stream_sink(args.output_file, sys.stdout)
+    try:
+        emit(result, _report_options(args, config), out=out, err=stderr_sink(),
+             diagnostics_to_err=diagnostics_to_err)
+    finally:
+        if out.stream is not sys.stdout:
+            out.stream.close()
 
 
 def exit_code(result, *, exit_zero: bool = False) -> int:

@@ -20,7 +20,7 @@ import pathspec
 
 from unfake_async.codemod import fileio, prefilter
 from unfake_async.codemod.cache import Cache
-from unfake_async.codemod.model import Finding, FixLevel, FixSafety, SourceResult
+from unfake_async.codemod.model import Finding, FixLevel, SourceResult
 
 AnalyzeFunction = Callable[..., SourceResult]
 
@@ -294,11 +294,3 @@ def _relative_to(path: str, root: str) -> str:
         return os.path.relpath(absolute, root).replace(os.sep, "/")
     return absolute.replace(os.sep, "/").lstrip("/")
 
-
-def unsafe_held_back(result: RunResult) -> int:
-    """Findings whose fix needs --unsafe-fixes and was therefore not applied (nor shown)."""
-    if result.fix_level >= FixLevel.UNSAFE:
-        return 0
-    return sum(
-        1 for r in result.reports for f in r.findings if f.fix is FixSafety.UNSAFE and not f.fixed
-    )
