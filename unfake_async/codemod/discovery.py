@@ -207,7 +207,7 @@ class _Walker:
             spec = self._gitignore_at(directory)
             if spec is not None:
                 relative = _below(absolute, directory)
-                verdict = spec.check_file(relative + "/" if is_dir else relative).include
+                verdict = _verdict(spec, relative + "/" if is_dir else relative)
                 if verdict is not None:
                     return verdict
             if directory == top:
@@ -245,6 +245,13 @@ def _real(path: str) -> str:
     """The absolute path with its directory resolved but the entry itself not (a symlink stays)."""
     absolute = os.path.abspath(path)
     return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+
+
+def _verdict(spec: pathspec.GitIgnoreSpec, path: str) -> Optional[bool]:
+    """True ignored, False re-included by a `!pattern`, None: this .gitignore has no opinion."""
+    if hasattr(spec, "check_file"):  # pathspec >= 0.12.1
+        return spec.check_file(path).include
+    return True if spec.match_file(path) else None  # older: no negation across files
 
 
 def _below(path: str, directory: str) -> str:
