@@ -97,7 +97,7 @@ def report(call: str, detail: str, rule_id: str, offload: Optional[Offload] = No
         return
     state.announced.add(finding.key)
     if mode == "warn":
-        site = finding.site
+        site = finding.site or finding.origin  # fake async via a bare callable: the coroutine
         warnings.warn_explicit(
             finding.message, BlockingCallWarning,
             site.filename if site else "<unknown>", site.lineno if site else 0,
