@@ -33,7 +33,33 @@ from unfake_async.bench.server import BenchServer  # noqa: E402
 DEFAULT_SCENARIOS = ("100:100", "1000:10", "1000:100", "1000:1000")
 
 
-def rows_for(requests: int, pool: int, only: set, fake3_up_to: int) -> list:
+# Makes `import sniffio` fail inside the measured module, as on a machine without sniffio: each
+# attempt pays a failed search of sys.path, like the real thing.
+NO_SNIFFIO = """\
+import importlib.machinery, sys
+
+
+class _NoSniffio:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] == "sniffio":
+            importlib.machinery.PathFinder.find_spec("sniffio_is_not_installed")
+            raise ModuleNotFoundError("No module named 'sniffio'", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoSniffio)
+sys.modules.pop("sniffio", None)
+"""
+
+
+def with_timeout(source: str, timeout: str) -> str:
+    """The candidate with another client timeout than requests' None (e.g. httpx's 5.0)."""
+    return source if timeout == "None" else source.replace("timeout=None,", f"timeout={timeout},")
+
+
+def rows_for(requests: int, pool: int, only: set, fake3_up_to: int, no_sniffio: set,
+             timeout: str = "None") -> list:
     before = seed_before_source()
     rows = []
     if requests <= fake3_up_to and (not only or "fake3" in only):
@@ -48,8 +74,12 @@ def rows_for(requests: int, pool: int, only: set, fake3_up_to: int) -> list:
             rows.append(RowSpec(candidate.name, None, "fetch_item", kind="after",
                                 skip_reason=f"needs {', '.join(candidate.requires)}"))
             continue
-        rows.append(RowSpec(candidate.name, candidate.module_source(SEED_CALL_SITES), "fetch_item",
+        source = with_timeout(candidate.module_source(SEED_CALL_SITES), timeout)
+        rows.append(RowSpec(candidate.name, source, "fetch_item",
                             close="aclose_http_client", kind="after"))
+        if candidate.name in no_sniffio:
+            rows.append(RowSpec(candidate.name + ", no sniffio", NO_SNIFFIO + source,
+                                "fetch_item", close="aclose_http_client", kind="after"))
     if not only or "aiohttp" in only:
         rows.append(RowSpec("reference: aiohttp ClientSession", aiohttp_reference_source(),
                             "fetch_item", close="aclose_http_client", kind="reference"))
@@ -65,6 +95,11 @@ def main() -> int:
                         "aiohttp, or candidate names)")
     parser.add_argument("--fake3-up-to", type=int, default=100,
                         help="run the 3-thread row only when N is at most this (it takes N*L/3)")
+    parser.add_argument("--no-sniffio", default="", help="comma-separated candidates to run "
+                        "also as if sniffio were not installed")
+    parser.add_argument("--client-timeout", default="None",
+                        help="timeout= of the generated clients (default None, as requests); "
+                        "5.0 is httpx's default")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per row")
     parser.add_argument("--json", type=Path, help="write all results here")
     args = parser.parse_args()
@@ -77,7 +112,9 @@ def main() -> int:
         for scenario in args.scenario or DEFAULT_SCENARIOS:
             requests, concurrency = (int(part) for part in scenario.split(":"))
             report = BenchReport("client candidates", requests, concurrency, args.latency)
-            for row in rows_for(requests, args.pool, only, args.fake3_up_to):
+            no_sniffio = {name.strip() for name in args.no_sniffio.split(",") if name.strip()}
+            for row in rows_for(requests, args.pool, only, args.fake3_up_to, no_sniffio,
+                                args.client_timeout):
                 console.print(f"  {scenario} {row.name} ...", end="")
                 result = run_row(row, server, requests, concurrency, args.timeout)
                 wall = result.client.get("wall_s")

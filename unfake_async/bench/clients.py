@@ -154,45 +154,51 @@ def _limits(module: str, size: int) -> str:
     return f"{module}.Limits(max_connections={size}, max_keepalive_connections={size})"
 
 
+def _bounded(module: str, limits: str, slots: int, indent: int) -> str:
+    pad = " " * indent
+    return (
+        f"transport=_BoundedTransport(\n"
+        f"{pad}    {module}.AsyncHTTPTransport(limits={limits}),\n"
+        f"{pad}    {slots},\n"
+        f"{pad})"
+    )
+
+
+def _rotation(module: str, count: int, *extra: str) -> str:
+    return _ROTATION.format(module=module, count=count, arguments=_arguments(extra, 16))
+
+
 def build_candidates(pool: int = 100) -> List[ClientCandidate]:
     """Every construction worth measuring, for a pool of `pool` connections per loop."""
     base = ("import asyncio", "import http.cookiejar", "")
+    count = max(1, pool // 10)  # split candidates: clients of 10 connections each
+    small = pool // count
     candidates: List[ClientCandidate] = []
-    for module, requires in (("httpx", ("httpx",)), ("httpx2", ("httpx2",))):
-        imports = base + (f"import {module}",)
-        bounded = _BOUNDED_TRANSPORT.format(module=module)
-        transport = (
-            f"transport=_BoundedTransport(\n"
-            f"                {module}.AsyncHTTPTransport(limits={_limits(module, pool)}),\n"
-            f"                {pool},\n"
-            f"            )"
-        )
-        candidates += [
-            ClientCandidate(f"{module}-default", f"one {module} client, default limits (100 conns, 20 kept alive)",
-                            imports, _per_loop(module), requires),
-            ClientCandidate(f"{module}-keepalive", f"one {module} client, {pool} conns all kept alive",
-                            imports, _per_loop(module, f"limits={_limits(module, pool)}"), requires),
-            ClientCandidate(f"{module}-bounded", f"one {module} client, {pool} kept-alive conns, semaphore transport",
-                            imports, bounded + _per_loop(module, transport), requires),
-        ]
-        count = max(1, pool // 10)
-        candidates.append(
-            ClientCandidate(
-                f"{module}-split", f"{count} {module} clients x {pool // count} kept-alive conns, in turn",
-                imports,
-                _ROTATION.format(
-                    module=module,
-                    count=count,
-                    arguments=_arguments((f"limits={_limits(module, pool // count)}",), 16),
-                ),
-                requires,
-            )
-        )
+    for module in ("httpx", "httpx2"):
+        imports, requires = base + (f"import {module}",), (module,)
+        bounded_helpers = _BOUNDED_TRANSPORT.format(module=module)
+        default_limits = f"{module}.Limits(max_connections=100, max_keepalive_connections=20)"
+
+        def add(suffix: str, description: str, prelude: str) -> None:
+            candidates.append(ClientCandidate(f"{module}-{suffix}", f"{module}: {description}",
+                                              imports, prelude, requires))
+
+        add("default", "one client, default limits (100 conns, 20 kept alive)", _per_loop(module))
+        add("default-bounded", "one client, default limits, semaphore(100) transport",
+            bounded_helpers + _per_loop(module, _bounded(module, default_limits, 100, 12)))
+        add("keepalive", f"one client, {pool} conns all kept alive",
+            _per_loop(module, f"limits={_limits(module, pool)}"))
+        add("bounded", f"one client, {pool} kept-alive conns, semaphore({pool}) transport",
+            bounded_helpers + _per_loop(module, _bounded(module, _limits(module, pool), pool, 12)))
+        add("split", f"{count} clients x {small} kept-alive conns, used in turn",
+            _rotation(module, count, f"limits={_limits(module, small)}"))
+        add("split-bounded", f"{count} clients x {small} kept-alive conns, semaphore({small}) each",
+            bounded_helpers + _rotation(module, count, _bounded(module, _limits(module, small), small, 16)))
     for module, transport_module in (("httpx", "httpx_aiohttp"), ("httpx2", "httpx_aiohttp.httpx2")):
         imports = base + (f"import {module}", f"from {transport_module} import AiohttpTransport")
         candidates.append(
             ClientCandidate(
-                f"{module}-aiohttp", f"one {module} client on httpx-aiohttp's AiohttpTransport, {pool} conns",
+                f"{module}-aiohttp", f"{module}: one client on httpx-aiohttp's AiohttpTransport, {pool} conns",
                 imports,
                 _per_loop(module, f"transport=AiohttpTransport(limits={module}.Limits(max_connections={pool}))"),
                 (module, "aiohttp", "httpx_aiohttp"),

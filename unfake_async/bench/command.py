@@ -36,12 +36,27 @@ def parse_latency(text: str) -> float:
     return value / 1000 if match.group(2) == "ms" else value
 
 
-def _settings(target: Optional[str]):
-    from unfake_async.settings import DEFAULT_SETTINGS
+def _settings(target: Optional[str], transport: Optional[str], config_for: Optional[str] = None):
+    """Codemod settings for the "after" rows: the defaults, or the `[tool.unfake-async]` table
+    that applies to `config_for` (the user's module), with --target/--transport on top."""
+    from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
-    if target is None:
-        return None
-    return dataclasses.replace(DEFAULT_SETTINGS, target=target)
+    base = DEFAULT_SETTINGS
+    if config_for is not None:
+        from unfake_async.config import ConfigError, load_config
+
+        try:
+            base = load_config([config_for]).settings
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    changes = {}
+    if target is not None:
+        changes["target"] = target
+    if transport is not None:
+        if "transport" not in {f.name for f in dataclasses.fields(Settings)}:
+            raise typer.BadParameter("this version of the codemod has no --transport setting")
+        changes["transport"] = transport
+    return dataclasses.replace(base, **changes)
 
 
 def bench(
@@ -64,10 +79,12 @@ def bench(
     codemod_target: Optional[str] = typer.Option(
         None, "--target", help="Library the codemod migrates to (httpx or httpx2)."
     ),
+    codemod_transport: Optional[str] = typer.Option(
+        None, "--transport", help="Transport of the generated client (default or aiohttp)."
+    ),
 ) -> None:
     """Run fake-async code and its migration side by side against a local server."""
     seconds = parse_latency(latency)
-    settings = _settings(codemod_target)
     if (before is None) != (after is None):
         raise typer.BadParameter("--before and --after go together")
     if target is not None and before is not None:
@@ -76,8 +93,11 @@ def bench(
         if before is not None and after is not None:
             rows, title = pair_rows(before, after), "before vs after"
         elif target is not None:
+            config_for = target.rpartition("::")[0] or None
+            settings = _settings(codemod_target, codemod_transport, config_for)
             rows, title = user_rows(target, settings, uvloop), target
         else:
+            settings = _settings(codemod_target, codemod_transport)
             rows, title = builtin_rows(settings, extras), "seed scenario"
     except TargetError as exc:
         raise typer.BadParameter(str(exc)) from None
