@@ -20,15 +20,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from unfake_async.bench.clients import SEED_CALL_SITES, build_candidates  # noqa: E402
-from unfake_async.bench.report import BenchReport  # noqa: E402
-from unfake_async.bench.runner import RowSpec, run_row  # noqa: E402
-from unfake_async.bench.scenario import seed_before_source, thread_pool_variant  # noqa: E402
-from unfake_async.bench.scenario import aiohttp_reference_source  # noqa: E402
-from unfake_async.bench.server import BenchServer  # noqa: E402
+from unfake_async.bench.clients import SEED_CALL_SITES, build_candidates
+from unfake_async.bench.report import BenchReport
+from unfake_async.bench.runner import RowSpec, run_row
+from unfake_async.bench.scenario import (
+    aiohttp_reference_source,
+    seed_before_source,
+    thread_pool_variant,
+)
+from unfake_async.bench.server import BenchServer
 
 DEFAULT_SCENARIOS = ("100:100", "1000:10", "1000:100", "1000:1000")
 
@@ -106,7 +109,7 @@ def main() -> int:
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     console = Console(width=max(Console().width, 170))
     console.print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-                  f"{time.strftime('%Y-%m-%d %H:%M')}")
+                  f"{time.strftime('%Y-%m-%d %H:%M')}, load average {_load()}")
     reports = []
     with BenchServer(args.latency, max_requests=10_000_000, max_seconds=7200) as server:
         for scenario in args.scenario or DEFAULT_SCENARIOS:
@@ -124,9 +127,18 @@ def main() -> int:
             report.render(console)
             reports.append(report)
     console.print(summary(reports))
+    # Other work on the machine skews every row: the load average says whether there was any.
+    console.print(f"load average at the end {_load()}")
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in reports], indent=2))
     return 0
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def summary(reports: list) -> Table:

@@ -69,7 +69,7 @@ def fetch_tree(requirement: str, cache: Path) -> Path:
         archive = next(Path(download).glob("*.tar.gz"))
         with tarfile.open(archive) as sdist:
             unpack = Path(download) / "unpacked"
-            sdist.extractall(unpack)  # noqa: S202 (an sdist from PyPI, into our own temp dir)
+            sdist.extractall(unpack)
         (top,) = list(unpack.iterdir())
         shutil.move(str(top), tree)
     return tree
@@ -90,6 +90,13 @@ def parse_all_copy(tree: Path, cache: Path) -> Path:
     return copy
 
 
+def _load() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def count_python(tree: Path) -> Dict[str, int]:
     files = lines = 0
     for path in tree.rglob("*.py"):
@@ -102,7 +109,7 @@ def count_python(tree: Path) -> Dict[str, int]:
 def timed(command: List[str], label: str, ok_codes=(0, 1)) -> Dict[str, object]:
     """Run `command` once, return its wall time, exit code and last output line."""
     begin = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - begin
     tail = (done.stdout.strip().splitlines() or [""])[-1][:200]
     if done.returncode not in ok_codes:
@@ -146,7 +153,7 @@ def main() -> int:
     tree = (args.tree or fetch_tree(args.sdist, args.cache)).resolve()
     size = count_python(tree)
     print(f"tree {tree}: {size['files']} .py files, {size['lines']:,} lines; "
-          f"{os.cpu_count()} cores, python {sys.version.split()[0]}")
+          f"{os.cpu_count()} cores, python {sys.version.split()[0]}, load average {_load()}")
 
     results = []
     unfake = unfake_command()
@@ -170,6 +177,7 @@ def main() -> int:
         results.append(timed([sys.executable, "-c", NAIVE_PASS, str(tree)],
                              "naive libcst.parse_module, 1 process", ok_codes=(0,)))
 
+    print(f"load average at the end {_load()} (other work on the machine skews the times)")
     by_label = {r["label"]: r for r in results}
     print(f"\n{'tool':42} {'wall s':>8}  exit  last line")
     for r in results:

@@ -57,7 +57,8 @@ def test_builtin_scenario_reports_every_column_and_the_server_counts(capsys):
     figures = before["figures"]
     assert figures["server_requests"] == 6
     assert figures["max_in_flight"] == 3  # ThreadPoolExecutor(3) at C=3
-    for key in ("wall_s", "throughput", "mean_ms", "p50_ms", "p99_ms", "peak_rss_mb",
+    for key in ("wall_s", "throughput", "mean_ms", "p50_ms", "p99_ms", "first_call_ms",
+                "peak_rss_mb",
                 "max_threads", "percent_of_ideal"):
         assert figures[key] > 0, key
     # The after row is the codemod's own output: measured when it migrates the seed module,
@@ -74,7 +75,8 @@ def test_user_pair_of_modules(tmp_path, capsys):
     (tmp_path / "old.py").write_text(BEFORE_MODULE)
     (tmp_path / "new.py").write_text(AFTER_MODULE)
     code, report = _report(
-        capsys, FAST + ["--before", f"{tmp_path}/old.py::entry", "--after", f"{tmp_path}/new.py::entry"]
+        capsys,
+        FAST + ["--before", f"{tmp_path}/old.py::entry", "--after", f"{tmp_path}/new.py::entry"],
     )
     assert code == 0
     old, new = report["rows"]

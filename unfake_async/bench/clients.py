@@ -69,7 +69,8 @@ class _BoundedTransport({module}.AsyncBaseTransport):
             try:
                 await asyncio.wait_for(self._slots.acquire(), pool_timeout)
             except asyncio.TimeoutError:
-                raise {module}.PoolTimeout("no connection slot free in time", request=request) from None
+                message = "no connection slot free in time"
+                raise {module}.PoolTimeout(message, request=request) from None
         try:
             response = await self._transport.handle_async_request(request)
         except BaseException:
@@ -179,7 +180,8 @@ def build_candidates(pool: int = 100) -> List[ClientCandidate]:
         bounded_helpers = _BOUNDED_TRANSPORT.format(module=module)
         default_limits = f"{module}.Limits(max_connections=100, max_keepalive_connections=20)"
 
-        def add(suffix: str, description: str, prelude: str) -> None:
+        def add(suffix: str, description: str, prelude: str, module=module, imports=imports,
+                requires=requires) -> None:
             candidates.append(ClientCandidate(f"{module}-{suffix}", f"{module}: {description}",
                                               imports, prelude, requires))
 
@@ -193,14 +195,20 @@ def build_candidates(pool: int = 100) -> List[ClientCandidate]:
         add("split", f"{count} clients x {small} kept-alive conns, used in turn",
             _rotation(module, count, f"limits={_limits(module, small)}"))
         add("split-bounded", f"{count} clients x {small} kept-alive conns, semaphore({small}) each",
-            bounded_helpers + _rotation(module, count, _bounded(module, _limits(module, small), small, 16)))
-    for module, transport_module in (("httpx", "httpx_aiohttp"), ("httpx2", "httpx_aiohttp.httpx2")):
+            bounded_helpers
+            + _rotation(module, count, _bounded(module, _limits(module, small), small, 16)))
+    aiohttp_transports = (("httpx", "httpx_aiohttp"), ("httpx2", "httpx_aiohttp.httpx2"))
+    for module, transport_module in aiohttp_transports:
         imports = base + (f"import {module}", f"from {transport_module} import AiohttpTransport")
         candidates.append(
             ClientCandidate(
-                f"{module}-aiohttp", f"{module}: one client on httpx-aiohttp's AiohttpTransport, {pool} conns",
+                f"{module}-aiohttp",
+                f"{module}: one client on httpx-aiohttp's AiohttpTransport, {pool} conns",
                 imports,
-                _per_loop(module, f"transport=AiohttpTransport(limits={module}.Limits(max_connections={pool}))"),
+                _per_loop(
+                    module,
+                    f"transport=AiohttpTransport(limits={module}.Limits(max_connections={pool}))",
+                ),
                 (module, "aiohttp", "httpx_aiohttp"),
             )
         )

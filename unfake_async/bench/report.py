@@ -38,6 +38,7 @@ class BenchReport:
             "mean_ms": client.get("mean_ms"),
             "p50_ms": client.get("p50_ms"),
             "p99_ms": client.get("p99_ms"),
+            "first_call_ms": client.get("first_call_ms"),
             "server_requests": server.get("requests"),
             "max_in_flight": server.get("max_in_flight"),
             "connections": server.get("connections"),
@@ -72,7 +73,8 @@ class BenchReport:
         console.print(self.table())
         for row in self.rows:
             if row.status != "ok" and row.message:
-                console.print(f"[bold]{row.name}[/bold] ({row.status}): {row.message.strip()[:600]}")
+                message = row.message.strip()[:600]
+                console.print(f"[bold]{row.name}[/bold] ({row.status}): {message}")
         for note in self.notes:
             console.print(note)
 

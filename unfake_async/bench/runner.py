@@ -135,7 +135,7 @@ def _follow(
 ) -> Optional[Dict[str, Any]]:
     """Feed the spec, relay progress, and return the worker's last message (None if it died)."""
     assert process.stdin is not None and process.stdout is not None
-    lines: "queue.Queue[Optional[str]]" = queue.Queue()
+    lines: queue.Queue[Optional[str]] = queue.Queue()
 
     def pump() -> None:
         for line in process.stdout:  # type: ignore[union-attr]

@@ -126,7 +126,8 @@ def user_rows(target: str, settings=None, uvloop: bool = False) -> List[RowSpec]
                   after, close, why_not),
     ]
     if uvloop and installed("uvloop") and after is not None:
-        rows.append(_user_row(f"after: {path.name}::{entry} (codemod, uvloop)", "after", path, entry, after, close))
+        name = f"after: {path.name}::{entry} (codemod, uvloop)"
+        rows.append(_user_row(name, "after", path, entry, after, close))
         rows[-1].loop = "uvloop"
     return rows
 

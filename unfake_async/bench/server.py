@@ -73,7 +73,7 @@ class ServerState:
 
 
 class _Pending:
-    __slots__ = ("response", "ready", "close")
+    __slots__ = ("close", "ready", "response")
 
     def __init__(self, close: bool) -> None:
         self.response = b""
@@ -185,7 +185,7 @@ def _response(status: int, body: Dict[str, Any], close: bool) -> bytes:
     return head.encode("latin-1") + payload
 
 
-def _read_commands(loop: asyncio.AbstractEventLoop, commands: "asyncio.Queue[str]") -> None:
+def _read_commands(loop: asyncio.AbstractEventLoop, commands: asyncio.Queue[str]) -> None:
     """Forward stdin lines to the loop; EOF (the parent closed the pipe or died) means quit."""
     for line in sys.stdin:
         loop.call_soon_threadsafe(commands.put_nowait, line.strip())
@@ -204,7 +204,7 @@ async def serve(latency: float, max_requests: int, max_seconds: float, port: int
     server = await loop.create_server(
         lambda: BenchProtocol(state), LISTEN_HOST, port, backlog=4096, reuse_address=True
     )
-    commands: "asyncio.Queue[str]" = asyncio.Queue()
+    commands: asyncio.Queue[str] = asyncio.Queue()
     stop = loop.create_future()
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -279,13 +279,13 @@ class BenchServer:
         self.start_timeout = start_timeout
         self.process: Optional[subprocess.Popen] = None
         self.port: Optional[int] = None
-        self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self._lines: queue.Queue[Optional[str]] = queue.Queue()
 
     @property
     def base_url(self) -> str:
         return f"http://{LISTEN_HOST}:{self.port}"
 
-    def start(self) -> "BenchServer":
+    def start(self) -> BenchServer:
         command = [
             sys.executable, "-m", "unfake_async.bench.server",
             "--latency", repr(self.latency),
@@ -360,7 +360,7 @@ class BenchServer:
                 process.kill()
                 process.wait()
 
-    def __enter__(self) -> "BenchServer":
+    def __enter__(self) -> BenchServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -90,7 +90,7 @@ def resolve_entry(module: types.ModuleType, entry: str) -> Callable[[str], Any]:
 def _percentile(ordered: List[float], fraction: float) -> float:
     if not ordered:
         return 0.0
-    index = min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))
+    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
     return ordered[index]
 
 
@@ -110,9 +110,12 @@ async def drive(
     max_threads = [thread_count()]
     every = max(1, requests // 100)
 
+    first_ms: List[float] = []
+
     async def worker() -> None:
         while started[0] < requests:
             started[0] += 1
+            first = started[0] == 1
             begin = time.perf_counter()
             try:
                 await entry(base_url)
@@ -122,8 +125,11 @@ async def drive(
                 if len(first_errors) < 3:
                     first_errors.append(f"{kind}: {exc}"[:300])
             latencies.append(time.perf_counter() - begin)
+            if first:  # includes one-time setup such as building the client and its TLS context
+                first_ms.append(latencies[-1] * 1000)
             if len(latencies) % every == 0:
-                report({"event": "progress", "done": len(latencies), "errors": sum(errors.values())})
+                failed = sum(errors.values())
+                report({"event": "progress", "done": len(latencies), "errors": failed})
 
     async def sample_threads() -> None:
         while True:
@@ -166,6 +172,7 @@ async def drive(
         "mean_ms": (sum(ordered) / completed * 1000) if completed else None,
         "p50_ms": _percentile(ordered, 0.50) * 1000 if completed else None,
         "p99_ms": _percentile(ordered, 0.99) * 1000 if completed else None,
+        "first_call_ms": first_ms[0] if first_ms else None,
         "max_threads": max_threads[0],
     }
 
