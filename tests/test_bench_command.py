@@ -61,14 +61,12 @@ def test_builtin_scenario_reports_every_column_and_the_server_counts(capsys):
                 "peak_rss_mb",
                 "max_threads", "percent_of_ideal"):
         assert figures[key] > 0, key
-    # The after row is the codemod's own output: measured when it migrates the seed module,
-    # reported as skipped (and the run as failed) when it does not.
-    if after["status"] == "skipped":
-        assert "nothing to migrate" in after["message"] and code == 1
-    else:
-        assert after["status"] == "ok", after["message"]
-        assert after["figures"]["server_requests"] == 6
-        assert code == 0
+    # The after row is the codemod's own migration of the seed module: the pool of 3 is gone.
+    assert after["kind"] == "after" and after["status"] == "ok", after["message"]
+    assert after["figures"]["server_requests"] == 6
+    assert after["figures"]["max_in_flight"] == 3
+    assert after["figures"]["max_threads"] < figures["max_threads"]
+    assert code == 0
 
 
 def test_user_pair_of_modules(tmp_path, capsys):
@@ -91,9 +89,20 @@ def test_user_module_is_measured_before_and_after_the_codemod(tmp_path, capsys):
     code, report = _report(capsys, FAST + [f"{tmp_path}/mod.py::entry"])
     before, after = report["rows"]
     assert before["status"] == "ok" and before["figures"]["server_requests"] == 6
-    assert after["kind"] == "after"
-    assert after["status"] in ("ok", "skipped")
-    assert code == (0 if after["status"] == "ok" else 1)
+    assert before["figures"]["max_in_flight"] == 2  # the module's pool of 2
+    assert after["kind"] == "after" and after["status"] == "ok", after["message"]
+    assert after["figures"]["server_requests"] == 6
+    assert after["figures"]["max_in_flight"] == 3  # migrated: C=3 reaches the server
+    assert code == 0
+
+
+def test_module_the_codemod_cannot_migrate_is_reported(tmp_path, capsys):
+    (tmp_path / "plain.py").write_text(AFTER_MODULE)
+    code, report = _report(capsys, FAST + [f"{tmp_path}/plain.py::entry"])
+    before, after = report["rows"]
+    assert before["status"] == "ok" and before["figures"]["server_requests"] == 12
+    assert after["status"] == "skipped" and "nothing to migrate" in after["message"]
+    assert code == 1
 
 
 def test_table_output(capsys):
