@@ -281,12 +281,9 @@ def map_arguments(request: RequestCall, lookup) -> HttpxCall:
         method = "request"
     call.method = method
     if method == "request":
-        if request.method != "request":
-            call.args.append(cst.Arg(method_expr))
-        else:
-            call.args.append(cst.Arg(method_expr))
-            if method_literal == "HEAD":
-                call.follows_redirects = True
+        call.args.append(cst.Arg(method_expr))
+        if request.method == "request" and method_literal == "HEAD":
+            call.follows_redirects = True
     call.args.append(cst.Arg(url))
     for name, value in kwargs:
         original = originals.get(name) or originals.get(_RENAMED.get(name, ""))

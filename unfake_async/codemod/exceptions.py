@@ -55,10 +55,13 @@ CATCH_ALL = {"builtins.Exception", "builtins.BaseException", "builtins.OSError",
              "builtins.EnvironmentError"}
 
 
+_KNOWN = frozenset(REQUESTS_TO_HTTPX) | {"RetryError"}
+
+
 def requests_exception_name(qualified: Sequence[str]) -> Optional[str]:
     for name in qualified:
         for prefix in ("requests.exceptions.", "requests.", "requests.compat."):
-            if name.startswith(prefix) and name[len(prefix):] in {**REQUESTS_TO_HTTPX, "RetryError": ()}:
+            if name.startswith(prefix) and name[len(prefix):] in _KNOWN:
                 return name[len(prefix):]
     return None
 

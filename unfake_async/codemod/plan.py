@@ -50,12 +50,9 @@ class Planner:
     def qualified(self, node: cst.CSTNode) -> Set[str]:
         return {q.name for q in resolved(self._qnames.get(node))}
 
-    def _lookup(self, node: cst.CSTNode) -> Set[str]:
-        return self.qualified(node)
-
     def plan(self, site: Site) -> SitePlan:
         plan = SitePlan(site)
-        plan.call = map_arguments(site.request, self._lookup)
+        plan.call = map_arguments(site.request, self.qualified)
         site.blockers.extend(plan.call.blockers)
         site.unsafe.extend(plan.call.unsafe)
         site.notes.extend(plan.call.notes)

@@ -42,7 +42,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
     else:
         result = awaited
     if isinstance(original, cst.Await):
-        return result.with_changes(lpar=original.lpar, rpar=original.rpar) if not site.wrapper else result.with_changes(
+        return result.with_changes(
             lpar=list(original.lpar) + list(result.lpar), rpar=list(result.rpar) + list(original.rpar)
         )
     # A direct call: `requests.get(u).json()` needs `(await c.get(u)).json()`.

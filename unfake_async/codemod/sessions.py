@@ -86,8 +86,6 @@ class SessionTracker:
             if parent.value is not None and is_session_constructor(self._lookup, parent.value):
                 return "session-local"
             return None
-        if isinstance(node, cst.AnnAssign):
-            return None
         return None
 
     def session_attributes(self, class_def: cst.ClassDef) -> Dict[str, bool]:

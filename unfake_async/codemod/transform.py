@@ -5,7 +5,7 @@ fix at the requested level → rewrite → remove dead executors/loops → fix i
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set
+from typing import List, Optional, Set
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -42,10 +42,11 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     positions = wrapper.resolve(PositionProvider)
     suppressions = suppression.Suppressions(source)
 
+    parents = wrapper.resolve(ParentNodeProvider)
     sites: List[Site] = []
     for site in detector.sites:
         start = positions[site.report_node].start
-        statement_line = _statement_line(site.report_node, wrapper.resolve(ParentNodeProvider), positions)
+        statement_line = _statement_line(site.report_node, parents, positions)
         if not suppressions.suppressed(site.rule_id, start.line, statement_line):
             sites.append(site)
     planner = Planner(wrapper, settings)
