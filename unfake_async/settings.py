@@ -27,6 +27,10 @@ DEFAULT_OFFLOAD_HELPERS = {
 DEFAULT_OFFLOAD_METHODS = ("async_add_executor_job",)
 
 TIMEOUT_POLICIES = ("preserve", "httpx-default")
+# The generated client's library and transport; docs/performance.md has the measurements behind
+# the defaults.
+TARGETS = ("httpx", "httpx2")
+TRANSPORTS = ("default", "aiohttp")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ class Settings:
     # Keep a removed ThreadPoolExecutor's max_workers as the client's connection limit.
     keep_concurrency_cap: bool = False
     target: str = "httpx"
+    # "default": the target's own connection pools, split in small pools behind a semaphore;
+    # "aiohttp": httpx-aiohttp's AiohttpTransport (fastest; needs the httpx-aiohttp package).
+    transport: str = "default"
     offload_helpers: Tuple[Tuple[str, str], ...] = tuple(DEFAULT_OFFLOAD_HELPERS.items())
     offload_methods: Tuple[str, ...] = DEFAULT_OFFLOAD_METHODS
     select: Tuple[str, ...] = ("UFA",)
