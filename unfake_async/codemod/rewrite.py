@@ -73,7 +73,6 @@ class Rewriter(cst.CSTTransformer):
         self._with_nodes: Set[cst.With] = set()
         self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
         self.needs_module_client = False
-        self.needs_cookiejar = False
         self.needs_json = False
         for plan in plans:
             node = plan.site.node
@@ -134,27 +133,33 @@ class Rewriter(cst.CSTTransformer):
         plans = self._classes.get(original_node)
         if not plans:
             return updated_node
-        return add_class_client(updated_node, self.settings, plans)
+        caps = {plan.site.executor_cap for plan in plans if getattr(plan.site, "executor_cap", None)}
+        cap = caps.pop() if self.settings.keep_concurrency_cap and len(caps) == 1 else None
+        return add_class_client(updated_node, self.settings, max_connections=cap)
 
     def leave_Module(self, original_node, updated_node):
         if not self.needs_module_client:
             return updated_node
-        if any(
-            isinstance(statement, cst.FunctionDef) and statement.name.value == self.settings.module_client_function
-            for statement in updated_node.body
-        ):
-            return updated_node
-        self.needs_cookiejar = True
-        block = client_code.parse_statements(client_code.module_client_code(self.settings))
-        body = list(updated_node.body)
-        index = next(
-            (i for i, statement in enumerate(body) if isinstance(statement, (cst.FunctionDef, cst.ClassDef))),
-            len(body),
-        )
-        block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)] + list(block[0].leading_lines))
-        if index < len(body):
-            body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
-        return updated_node.with_changes(body=body[:index] + block + body[index:])
+        return add_module_client(updated_node, self.settings)
+
+
+def add_module_client(module: cst.Module, settings: Settings) -> cst.Module:
+    """Insert the module-level per-loop client (before the first def/class), once."""
+    if any(
+        isinstance(statement, cst.FunctionDef) and statement.name.value == settings.module_client_function
+        for statement in module.body
+    ):
+        return module
+    block = client_code.parse_statements(client_code.module_client_code(settings))
+    body = list(module.body)
+    index = next(
+        (i for i, statement in enumerate(body) if isinstance(statement, (cst.FunctionDef, cst.ClassDef))),
+        len(body),
+    )
+    block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)] + list(block[0].leading_lines))
+    if index < len(body):
+        body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
+    return module.with_changes(body=body[:index] + block + body[index:])
 
 
 def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
@@ -164,13 +169,12 @@ def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
     return None
 
 
-def add_class_client(class_def: cst.ClassDef, settings: Settings, plans: Sequence[SitePlan]) -> cst.ClassDef:
-    """Give the class a lazily created client, aclose() and async-with support."""
+def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connections: Optional[str] = None) -> cst.ClassDef:
+    """Give the class a lazily created client, aclose() and async-with support, once."""
     getter = _method(class_def, settings.client_getter)
     if getter is not None:
         return class_def  # already migrated (or the name is taken: reported by the planner)
-    caps = {plan.site.executor_cap for plan in plans if getattr(plan.site, "executor_cap", None)}
-    cap = caps.pop() if settings.keep_concurrency_cap and len(caps) == 1 else None
+    cap = max_connections
     body = list(class_def.body.body)
     init = _method(class_def, "__init__")
     attributes = client_code.parse_statements(client_code.init_attribute_code(settings))

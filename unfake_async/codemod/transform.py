@@ -1,33 +1,16 @@
-"""One source text in, findings and (optionally) the migrated text out.
+"""One source text in, findings and (optionally) the migrated text out, over every pass.
 
-parse → detect sites (rules) → drop suppressed/disabled ones → plan each site → decide which to
-fix at the requested level → rewrite → remove dead executors/loops → fix imports.
+See `passes.py` for how passes share the work: all report on the original text (one parse, one
+set of metadata), then, with a fix level, rewrite in turn.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Set
+from typing import List, Optional
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
-
-from unfake_async.codemod import cleanup, suppression
-from unfake_async.codemod.detect import Detector
-from unfake_async.codemod.model import Finding, FixLevel, FixSafety, SourceResult
-from unfake_async.codemod.plan import Planner, SitePlan
-from unfake_async.codemod.rewrite import Rewriter
-from unfake_async.codemod.sites import Site
-from unfake_async.rules import CALL_RULE_MODULES
+from unfake_async.codemod import suppression
+from unfake_async.codemod.model import Finding, FixLevel, SourceResult
+from unfake_async.codemod.passes import PassContext, mark_fixed, pass_order
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
-
-MESSAGES = {
-    "UFA001": "`{what}` runs in a thread via `run_in_executor`: fake async, each request holds a worker thread and the pool size caps concurrency",
-    "UFA002": "`{what}` runs in a thread via `{via}`: fake async, each request holds a worker thread for its whole duration",
-    "UFA003": "`{what}` blocks the event loop inside `async def`: every other task waits for this request",
-}
-# Imports the migration may leave unused; removed only if nothing references them any more.
-_MAYBE_UNUSED = ("requests", "functools", "concurrent.futures")
 
 
 def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] = None,
@@ -35,149 +18,24 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     settings = settings or DEFAULT_SETTINGS
     if suppression.skip_file(source):
         return SourceResult()
-    wrapper = MetadataWrapper(cst.parse_module(source))
-    rules = [module for module in CALL_RULE_MODULES if settings.rule_enabled(module.RULE.id)]
-    detector = Detector(settings, rules)
-    wrapper.visit(detector)
-    positions = wrapper.resolve(PositionProvider)
-    suppressions = suppression.Suppressions(source)
-
-    parents = wrapper.resolve(ParentNodeProvider)
-    sites: List[Site] = []
-    for site in detector.sites:
-        start = positions[site.report_node].start
-        statement_line = _statement_line(site.report_node, parents, positions)
-        if not suppressions.suppressed(site.rule_id, start.line, statement_line):
-            sites.append(site)
-    planner = Planner(wrapper, settings)
-    plans = [planner.plan(site) for site in sites]
-    _block_nested(plans, positions)
-
-    chosen = [p for p in plans if _wanted(p.site, fix_level)]
-    fixed_source = None
-    if chosen:
-        fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
-        if fixed_source == source:
-            fixed_source = None
-    findings = [_finding(p.site, positions, fixed=fixed_source is not None and p in chosen) for p in plans]
-    findings.sort(key=Finding.sort_key)
-    return SourceResult(findings=findings, fixed_source=fixed_source)
-
-
-def _statement_line(node: cst.CSTNode, parents, positions) -> int:
-    current = node
-    while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        current = parents.get(current)
-    return positions[current].start.line if current is not None else positions[node].start.line
-
-
-def _block_nested(plans: List[SitePlan], positions) -> None:
-    spans = [(positions[p.site.node].start, positions[p.site.node].end, p) for p in plans]
-    for start, end, plan in spans:
-        for other_start, other_end, other in spans:
-            if other is plan:
+    passes = [p for p in pass_order() if any(settings.rule_enabled(rule) for rule in p.rule_ids)]
+    original = PassContext.parse(source, settings, fix_level)
+    code = source
+    findings: List[Finding] = []
+    for module_pass in passes:
+        if code == source:
+            # Nothing rewritten yet: report and fix in one go on the shared metadata.
+            outcome = module_pass.run(original)
+            findings += outcome.findings
+        else:
+            reported = module_pass.run(PassContext(source, original.wrapper, settings, FixLevel.NONE,
+                                                   original.suppressions))
+            if fix_level is FixLevel.NONE:
+                findings += reported.findings
                 continue
-            inside = (start.line, start.column) <= (other_start.line, other_start.column) and (
-                (other_end.line, other_end.column) <= (end.line, end.column)
-            )
-            if inside:
-                reason = "requests calls nested in one another; migrate them by hand"
-                for p in (plan, other):
-                    if reason not in p.site.blockers:
-                        p.site.blockers.append(reason)
-
-
-def _safety(site: Site) -> FixSafety:
-    if site.blockers:
-        return FixSafety.NONE
-    return FixSafety.UNSAFE if site.unsafe else FixSafety.SAFE
-
-
-def _wanted(site: Site, level: FixLevel) -> bool:
-    safety = _safety(site)
-    if safety is FixSafety.NONE or level is FixLevel.NONE:
-        return False
-    return safety is FixSafety.SAFE or level is FixLevel.UNSAFE
-
-
-def _finding(site: Site, positions, fixed: bool) -> Finding:
-    position = positions[site.report_node]
-    safety = _safety(site)
-    reason = None
-    if site.blockers:
-        reason = "; ".join(dict.fromkeys(site.blockers))
-    elif site.unsafe:
-        reason = "; ".join(dict.fromkeys(site.unsafe))
-    return Finding(
-        rule_id=site.rule_id,
-        message=MESSAGES[site.rule_id].format(what=site.what, via=site.via),
-        line=position.start.line,
-        col=position.start.column + 1,
-        end_line=position.end.line,
-        end_col=position.end.column + 1,
-        fix=safety,
-        reason=reason,
-        notes=tuple(dict.fromkeys(site.notes)),
-        fixed=fixed,
-    )
-
-
-def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SitePlan], planner: Planner,
-             settings: Settings) -> str:
-    chosen_ids = {id(p) for p in chosen}
-    unfixed = {p.site.node for p in plans if id(p) not in chosen_ids}
-    rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings)
-    module = wrapper.module.visit(rewriter)
-    dead_names, dead_attributes = _cleanup_candidates(chosen)
-    module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
-
-    context = CodemodContext()
-    httpx = settings.target
-    AddImportsVisitor.add_needed_import(context, httpx)
-    AddImportsVisitor.add_needed_import(context, "asyncio")
-    if rewriter.needs_module_client or any(p.client == "class" for p in chosen):
-        AddImportsVisitor.add_needed_import(context, "http.cookiejar")
-    if rewriter.needs_json:
-        AddImportsVisitor.add_needed_import(context, "json")
-    _schedule_unused_imports(context, module)
-    module = AddImportsVisitor(context).transform_module(module)
-    module = RemoveImportsVisitor(context).transform_module(module)
-    return module.code
-
-
-def _cleanup_candidates(chosen: List[SitePlan]):
-    names: Set[str] = set()
-    attributes: Set[str] = set()
-    for plan in chosen:
-        site = plan.site
-        executor = site.executor
-        if isinstance(executor, cst.Name) and executor.value != "None":
-            names.add(executor.value)
-        elif isinstance(executor, cst.Attribute) and isinstance(executor.value, cst.Name) and executor.value.value == "self":
-            attributes.add(executor.attr.value)
-        loop = getattr(site.report_node, "func", None)
-        if isinstance(loop, cst.Attribute) and loop.attr.value == "run_in_executor":
-            if isinstance(loop.value, cst.Name):
-                names.add(loop.value.value)
-    return names, attributes
-
-
-def _schedule_unused_imports(context: CodemodContext, module: cst.Module) -> None:
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    name = cst.Module([]).code_for_node(alias.name)
-                    if name.split(".")[0] in {m.split(".")[0] for m in _MAYBE_UNUSED} and name in _MAYBE_UNUSED:
-                        asname = alias.asname.name.value if alias.asname else None
-                        RemoveImportsVisitor.remove_unused_import(context, name, asname=asname)
-            elif isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
-                module_name = cst.Module([]).code_for_node(small.module)
-                if module_name.split(".")[0] in ("requests", "functools", "concurrent"):
-                    for alias in small.names:
-                        asname = alias.asname.name.value if alias.asname else None
-                        RemoveImportsVisitor.remove_unused_import(
-                            context, module_name, alias.name.value, asname=asname
-                        )
+            outcome = module_pass.run(PassContext.parse(code, settings, fix_level))
+            findings += mark_fixed(reported.findings, outcome.findings)
+        if outcome.fixed_source is not None:
+            code = outcome.fixed_source
+    findings.sort(key=Finding.sort_key)
+    return SourceResult(findings=findings, fixed_source=code if code != source else None)

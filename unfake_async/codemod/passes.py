@@ -1,0 +1,148 @@
+"""Passes: each rule family looks at the whole module and may rewrite it, one after the other.
+
+The core migration (requests in executors, to_thread and `async def`) is one pass; rules that
+need a different view of the module (a client created per call, sync helpers behind an executor,
+loop hygiene) are passes of their own, in their own modules. `transform.analyze` runs them in
+`PASS_ORDER`:
+
+- every pass first *reports* on the original text, so every position refers to what the user
+  wrote, and one parse and one set of metadata serve them all;
+- with a fix level, the passes then rewrite in turn, each on the previous pass's output (a pass
+  that makes a helper `async def` hands the core pass the `requests` calls now inside it).
+
+A pass honours suppression comments and the select/ignore settings for its own rule ids (use
+`PassContext.reportable`), and must be idempotent: run on its own output it changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from unfake_async.codemod import suppression
+from unfake_async.codemod.model import Finding, FixLevel, FixSafety
+from unfake_async.settings import Settings
+
+try:  # Python 3.8+: typing.Protocol
+    from typing import Protocol
+except ImportError:  # pragma: no cover
+    Protocol = object  # type: ignore[assignment]
+
+
+@dataclass
+class PassContext:
+    """What a pass gets: the text, its parsed and metadata-wrapped module, the settings, the level."""
+
+    source: str
+    wrapper: MetadataWrapper
+    settings: Settings
+    fix_level: FixLevel
+    _suppressions: Optional[suppression.Suppressions] = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, source: str, settings: Settings, fix_level: FixLevel) -> "PassContext":
+        return cls(source, MetadataWrapper(cst.parse_module(source)), settings, fix_level)
+
+    @property
+    def module(self) -> cst.Module:
+        return self.wrapper.module
+
+    @property
+    def suppressions(self) -> suppression.Suppressions:
+        if self._suppressions is None:
+            self._suppressions = suppression.Suppressions(self.source)
+        return self._suppressions
+
+    def reportable(self, rule_id: str, node: cst.CSTNode) -> bool:
+        """The rule is enabled and no suppression comment covers `node`'s line or its statement's
+        first line (ruff reads `# noqa` on the line a diagnostic starts on; we also accept the
+        statement's first line for calls spread over several lines)."""
+        if not self.settings.rule_enabled(rule_id):
+            return False
+        positions = self.wrapper.resolve(PositionProvider)
+        parents = self.wrapper.resolve(ParentNodeProvider)
+        statement = node
+        while statement is not None and not isinstance(
+            statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+        ):
+            statement = parents.get(statement)
+        lines = [positions[node].start.line]
+        if statement is not None:
+            lines.append(positions[statement].start.line)
+        return not self.suppressions.suppressed(rule_id, *lines)
+
+    def wants_fix(self, safety: FixSafety) -> bool:
+        """Whether a fix of this safety is applied at this run's level."""
+        if safety is FixSafety.NONE or self.fix_level is FixLevel.NONE:
+            return False
+        return safety is FixSafety.SAFE or self.fix_level is FixLevel.UNSAFE
+
+    def finding(self, rule_id: str, message: str, node: cst.CSTNode, *, fix: FixSafety,
+                reason: Optional[str] = None, notes: Sequence[str] = (), fixed: bool = False) -> Finding:
+        """A Finding positioned on `node` (1-based line and column, like every reporter expects)."""
+        position = self.wrapper.resolve(PositionProvider)[node]
+        return Finding(
+            rule_id=rule_id,
+            message=message,
+            line=position.start.line,
+            col=position.start.column + 1,
+            end_line=position.end.line,
+            end_col=position.end.column + 1,
+            fix=fix,
+            reason=reason,
+            notes=tuple(dict.fromkeys(notes)),
+            fixed=fixed,
+        )
+
+
+@dataclass
+class PassOutcome:
+    findings: List[Finding] = field(default_factory=list)
+    # The rewritten text when the pass changed something at the context's fix level, else None.
+    fixed_source: Optional[str] = None
+
+
+class ModulePass(Protocol):
+    """A rule family run over the whole module."""
+
+    # The rule ids this pass can report; the pass is skipped when none of them is enabled.
+    rule_ids: Tuple[str, ...]
+
+    def run(self, context: PassContext) -> PassOutcome:  # pragma: no cover - protocol
+        ...
+
+
+def pass_order() -> List[ModulePass]:
+    """Every pass, in the order they rewrite. Imported lazily: each pulls in libcst machinery."""
+    from unfake_async.codemod.core_pass import CorePass
+
+    return [CorePass()]
+
+
+def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:
+    """Carry the `fixed` flags of a fix run on rewritten text back to the findings on the original.
+
+    Positions differ between the two texts, so findings are matched by rule id and message, in
+    order: the n-th fixed `UFA003 requests.get ...` of the fix run marks the n-th such finding.
+    """
+    fixed_counts: Dict[Tuple[str, str], int] = {}
+    for finding in fix_run:
+        if finding.fixed:
+            key = (finding.rule_id, finding.message)
+            fixed_counts[key] = fixed_counts.get(key, 0) + 1
+    marked = []
+    for finding in originals:
+        key = (finding.rule_id, finding.message)
+        if fixed_counts.get(key, 0) > 0 and not finding.fixed:
+            fixed_counts[key] -= 1
+            finding = _with_fixed(finding)
+        marked.append(finding)
+    return marked
+
+
+def _with_fixed(finding: Finding) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, fixed=True)

@@ -1,0 +1,66 @@
+"""The shared client as a service for every pass: which expression reaches it, and adding it.
+
+The core pass and the passes that move other code onto the shared client (a client created per
+call, sync httpx, sync helpers) all call the same generated helpers, so one module never ends up
+with two kinds of client. Use `client_expression` for the call sites, then `ensure_clients` once on
+the rewritten module: it adds what the expressions need (module helper, class getters, imports)
+and is a no-op for what is already there.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from unfake_async.codemod.rewrite import add_class_client, add_module_client
+from unfake_async.settings import Settings
+
+
+def client_expression(settings: Settings, in_class_method: bool) -> cst.BaseExpression:
+    """`self._get_client()` inside a method (with `self`), else `_http_client()`."""
+    if in_class_method:
+        return cst.parse_expression(f"self.{settings.client_getter}()")
+    return cst.parse_expression(f"{settings.module_client_function}()")
+
+
+class _AddClients(cst.CSTTransformer):
+    def __init__(self, settings: Settings, class_names: Iterable[str]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.class_names = set(class_names)
+        self.depth = 0
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> Optional[bool]:
+        self.depth += 1
+        return True
+
+    def leave_ClassDef(self, original_node: cst.ClassDef, updated_node: cst.ClassDef) -> cst.ClassDef:
+        self.depth -= 1
+        # Only top-level classes: a name can repeat in nested scopes, the top level is unambiguous.
+        if self.depth == 0 and updated_node.name.value in self.class_names:
+            return add_class_client(updated_node, self.settings)
+        return updated_node
+
+
+def ensure_clients(module: cst.Module, settings: Settings, *, module_client: bool,
+                   class_names: Iterable[str] = ()) -> cst.Module:
+    """Add the module-level client (when `module_client`) and a client to each top-level class
+    named in `class_names`, plus the imports they need. Idempotent."""
+    class_names = list(class_names)
+    if class_names:
+        module = module.visit(_AddClients(settings, class_names))
+    if module_client:
+        module = add_module_client(module, settings)
+    if not module_client and not class_names:
+        return module
+    context = CodemodContext()
+    for name in client_imports(settings):
+        AddImportsVisitor.add_needed_import(context, name)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def client_imports(settings: Settings):
+    """Modules the generated client code refers to."""
+    return (settings.target, "asyncio", "http.cookiejar")
