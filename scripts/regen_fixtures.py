@@ -1,5 +1,7 @@
 """Regenerate fixtures/*/after.py and expected.txt from before.py with the current codemod.
 
+Usage: scripts/regen_fixtures.py [CASE ...]   (no case: all of them)
+
 Run after a deliberate change to the rewrite, then review `git diff fixtures/` line by line:
 the fixtures are the specification, this script only saves typing.
 """
@@ -13,7 +15,10 @@ from unfake_async.codemod import FixLevel, analyze_source  # noqa: E402
 
 def main() -> None:
     root = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+    wanted = set(sys.argv[1:])  # case names; none = all
     for case in sorted(p for p in root.iterdir() if (p / "before.py").exists()):
+        if wanted and case.name not in wanted:
+            continue
         before = (case / "before.py").read_text()
         result = analyze_source(before, path=str(case / "before.py"), fix_level=FixLevel.UNSAFE)
         (case / "after.py").write_text(result.fixed_source or before)
