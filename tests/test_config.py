@@ -20,7 +20,7 @@ def test_every_key_reaches_settings():
         "respect-gitignore": False, "force-exclude": True,
         "client-attribute": "http", "client-getter": "get_http",
         "module-client-function": "client", "module-close-function": "close_client",
-        "timeout": 30, "keep-concurrency-cap": True, "target": "httpx2",
+        "timeout": 30, "keep-concurrency-cap": True, "target": "httpx2", "transport": "aiohttp",
         "extra-offload-helpers": {"myapp.util.run_sync": "call", "myapp.util.asyncify": "wrap"},
         "extra-offload-methods": ["run_blocking"],
     }, path="/p/pyproject.toml")
@@ -33,6 +33,7 @@ def test_every_key_reaches_settings():
     assert (s.client_attribute, s.client_getter, s.module_client_function,
             s.module_close_function) == ("http", "get_http", "client", "close_client")
     assert s.timeout == 30.0 and s.keep_concurrency_cap and s.target == "httpx2"
+    assert s.transport == "aiohttp"
     helpers = dict(s.offload_helpers)
     assert helpers["myapp.util.run_sync"] == "call" and helpers["myapp.util.asyncify"] == "wrap"
     assert helpers["asyncio.to_thread"] == "call"  # the defaults stay on
@@ -60,6 +61,8 @@ def test_empty_table_is_the_defaults():
     ({"timeout": "forever"}, "'timeout' must be 'preserve' or 'httpx-default' or a number"),
     ({"timeout": 0}, "'timeout' must be a positive number"),
     ({"target": "aiohttp"}, "'target' must be one of 'httpx', 'httpx2'"),
+    ({"transport": "requests"}, "'transport' must be one of 'default', 'aiohttp', not 'requests'"),
+    ({"transport": 1}, "'transport' must be a string, not an integer (1)"),
     ({"client-attribute": "my client"}, "'client-attribute' must be a Python identifier"),
     ({"extra-offload-helpers": {"x.run": "thread"}}, "'extra-offload-helpers.x.run' must be one of"),
     ({"extra-offload-helpers": "x.run"}, "'extra-offload-helpers' must be a table or a list"),
@@ -99,19 +102,33 @@ def test_flags_override_the_file(tmp_path):
     write_pyproject(tmp_path, "[tool.unfake-async]\nselect = ['UFA001']\nignore = ['UFA002']\n"
                               "jobs = 2\nunsafe-fixes = true\nextend-exclude = ['a.py']\n")
     config = resolve_config(CheckArgs(paths=[str(tmp_path)], select=["UFA003"], ignore=["ufa004"],
-                                      jobs=1, unsafe_fixes=False, exclude=["b.py"]))
+                                      jobs=1, unsafe_fixes=False, extend_exclude=["b.py"],
+                                      target="httpx2", transport="aiohttp"))
     assert config.settings.select == ("UFA003",)
     assert config.settings.ignore == ("UFA002", "UFA004")
     assert (config.jobs, config.unsafe_fixes) == (1, False)
     assert config.extend_exclude == ("a.py", "b.py")
+    assert (config.settings.target, config.settings.transport) == ("httpx2", "aiohttp")
+
+
+def test_exclude_flag_replaces_and_extend_exclude_adds_like_ruff(tmp_path):
+    write_pyproject(tmp_path, "[tool.unfake-async]\nexclude = ['gen/']\nextend-exclude = ['a.py']\n")
+    config = resolve_config(CheckArgs(paths=[str(tmp_path)]))
+    assert config.excludes == ("gen/", "a.py")
+    config = resolve_config(CheckArgs(paths=[str(tmp_path)], exclude=["old/"]))
+    assert config.excludes == ("old/", "a.py")  # the file's `exclude` is replaced, not extended
+    config = resolve_config(CheckArgs(paths=[str(tmp_path)], extend_exclude=["b.py"]))
+    assert config.excludes == ("gen/", "a.py", "b.py")
 
 
 def test_show_settings_prints_the_resolved_values(tmp_path, capsys):
-    write_pyproject(tmp_path, "[tool.unfake-async]\ntimeout = 12.5\ntarget = 'httpx2'\n")
+    write_pyproject(tmp_path, "[tool.unfake-async]\ntimeout = 12.5\ntarget = 'httpx2'\n"
+                              "transport = 'aiohttp'\n")
     assert run_check(CheckArgs(paths=[str(tmp_path)], show_settings=True, extend_select=["UFA9"])) == 0
     out = capsys.readouterr().out
     assert f"# config file: {tmp_path / 'pyproject.toml'}" in out
     assert 'target = "httpx2"' in out and "timeout = 12.5" in out
+    assert 'transport = "aiohttp"' in out
     assert 'select = ["UFA", "UFA9"]' in out
 
 

@@ -12,6 +12,7 @@ from unfake_async.codemod.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.runner import FileReport, Mode, RunResult
 from unfake_async.output import github, render_document
 from unfake_async.output.diff import render_diff
+from unfake_async.output.rules import rule_name
 from unfake_async.output.statistics import collect, render_statistics
 from unfake_async.output.summary import render_summary
 from unfake_async.output.text import render_findings
@@ -143,11 +144,20 @@ def test_statistics_count_remaining_findings_per_rule(tmp_path):
     result = sample(str(tmp_path))
     result.reports[1].findings = [finding("UFA003", fix=FixSafety.NONE)]
     rows = collect(result)
+    # As in ruff, "fixable" means a fix that applies at this run's level: UFA001's is unsafe.
     assert [(r["code"], r["count"], r["fixable"]) for r in rows] == [
-        ("UFA003", 2, True), ("UFA001", 1, True)]
+        ("UFA003", 2, True), ("UFA001", 1, False)]
+    assert [r["fixable"] for r in collect(result, unsafe_fixes=True)] == [True, True]
     text = render_statistics(result)
-    assert text.splitlines()[0].startswith("2\tUFA003\t[*] ")
-    assert json.loads(render_statistics(result, fmt="json"))[0]["count"] == 2
+    assert text.splitlines() == [f"2\tUFA003\t[*] {rule_name('UFA003') or ''}".rstrip(),
+                                 f"1\tUFA001\t[ ] {rule_name('UFA001') or ''}".rstrip()]
+    assert json.loads(render_statistics(result, fmt="json"))[0] == {
+        "code": "UFA003", "name": rule_name("UFA003"), "count": 2, "fixable": True}
+
+
+def test_statistics_without_any_fixable_rule_have_no_markers(tmp_path):
+    reports = [FileReport("a.py", parsed=True, findings=[finding(fix=FixSafety.NONE)] * 10)]
+    assert render_statistics(RunResult(reports)) == f"10\tUFA001\t{rule_name('UFA001') or ''}\n"
 
 
 @pytest.mark.parametrize("fmt", ["json", "github", "sarif", "junit"])

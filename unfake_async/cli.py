@@ -28,6 +28,7 @@ EXTERNAL_COMMANDS = {
 }
 CATALOGUE_COMMANDS = ("rules", "rule")
 OUTPUT_FORMATS = ("text", "json", "github", "sarif", "junit")
+STATISTICS_FORMATS = ("text", "json")
 PROGRESS_THRESHOLD = 300  # files; below this a progress bar only flickers
 
 EPILOG = (
@@ -71,10 +72,11 @@ def run_external(name: str, argv: List[str]) -> int:
 check_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
 
-def _split_codes(values: Optional[List[str]]) -> Optional[List[str]]:
+def _split_commas(values: Optional[List[str]]) -> Optional[List[str]]:
+    """`--select A,B --select C` -> [A, B, C], as ruff takes list flags; None stays None."""
     if values is None:
         return None
-    return [code for value in values for code in value.split(",") if code.strip()]
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def _version_callback(value: bool) -> None:
@@ -94,18 +96,21 @@ def check(
     select: Optional[List[str]] = typer.Option(None, "--select", help="Rule codes or prefixes to enable (comma-separated)."),
     extend_select: Optional[List[str]] = typer.Option(None, "--extend-select", help="Rule codes or prefixes to enable on top."),
     ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Rule codes or prefixes to disable."),
-    exclude: Optional[List[str]] = typer.Option(None, "--exclude", "--extend-exclude", help="Gitignore-style glob to skip (repeatable; adds to the configured excludes)."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Gitignore-style globs to skip, comma-separated or repeated; replaces the configured `exclude` (and the default list), as in ruff."),
+    extend_exclude: Optional[List[str]] = typer.Option(None, "--extend-exclude", help="Like --exclude, but adds to the excluded paths."),
     force_exclude: Optional[bool] = typer.Option(None, "--force-exclude/--no-force-exclude", help="Apply excludes to files named explicitly too (pre-commit)."),
     respect_gitignore: Optional[bool] = typer.Option(None, "--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The path stdin's text is reported as."),
+    target: Optional[str] = typer.Option(None, "--target", help="Library of the generated client: httpx or httpx2 (config key `target`)."),
+    transport: Optional[str] = typer.Option(None, "--transport", help="Transport of the generated client: default or aiohttp (config key `transport`)."),
     output_format: str = typer.Option("text", "--output-format", envvar="UNFAKE_ASYNC_OUTPUT_FORMAT", help="text, json, github, sarif or junit."),
     output_file: Optional[str] = typer.Option(None, "-o", "--output-file", help="Write the report to this file."),
     statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule instead of listing them."),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when there are findings (still 2 on errors)."),
+    exit_zero: bool = typer.Option(False, "-e", "--exit-zero", help="Exit 0 even when there are findings (still 2 on errors)."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print findings only: no summary, hints or skips."),
     jobs: Optional[int] = typer.Option(None, "-j", "--jobs", min=0, help="Worker processes (0: all cores)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the result cache."),
-    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="Where the cache lives (default: .unfake-async-cache in the project root)."),
+    no_cache: bool = typer.Option(False, "-n", "--no-cache", envvar="UNFAKE_ASYNC_NO_CACHE", help="Neither read nor write the result cache."),
+    cache_dir: Optional[str] = typer.Option(None, "--cache-dir", envvar="UNFAKE_ASYNC_CACHE_DIR", help="Where the cache lives (default: .unfake-async-cache in the project root)."),
     config_file: Optional[str] = typer.Option(None, "--config", help="Use this pyproject.toml instead of searching for one."),
     show_settings: bool = typer.Option(False, "--show-settings", help="Print the resolved settings and exit."),
     show_files: bool = typer.Option(False, "--show-files", help="Print the files that would be checked and exit."),
@@ -119,15 +124,24 @@ def check(
         raise typer.BadParameter(
             f"{output_format!r} is not one of {', '.join(OUTPUT_FORMATS)}", param_hint="--output-format"
         )
+    if statistics and output_format not in STATISTICS_FORMATS:
+        # ruff refuses this too: statistics are a table, not annotations or test cases.
+        raise typer.BadParameter(
+            f"--statistics supports {' and '.join(STATISTICS_FORMATS)}, not {output_format!r}",
+            param_hint="--output-format",
+        )
     args = CheckArgs(
         paths=list(paths or ["."]),
         mode="fix" if fix else "diff" if diff else "check",
         unsafe_fixes=unsafe_fixes,
         show_fixes=show_fixes,
-        select=_split_codes(select),
-        extend_select=_split_codes(extend_select),
-        ignore=_split_codes(ignore),
-        exclude=list(exclude or []),
+        select=_split_commas(select),
+        extend_select=_split_commas(extend_select),
+        ignore=_split_commas(ignore),
+        exclude=_split_commas(exclude),
+        extend_exclude=_split_commas(extend_exclude) or [],
+        target=target,
+        transport=transport,
         force_exclude=force_exclude,
         respect_gitignore=respect_gitignore,
         stdin_filename=stdin_filename,
@@ -171,7 +185,11 @@ class CheckArgs:
     select: Optional[List[str]] = None
     extend_select: Optional[List[str]] = None
     ignore: Optional[List[str]] = None
-    exclude: List[str] = field(default_factory=list)
+    # --exclude replaces the configured `exclude` (None: keep it); --extend-exclude adds.
+    exclude: Optional[List[str]] = None
+    extend_exclude: List[str] = field(default_factory=list)
+    target: Optional[str] = None
+    transport: Optional[str] = None
     force_exclude: Optional[bool] = None
     respect_gitignore: Optional[bool] = None
     stdin_filename: Optional[str] = None
@@ -191,6 +209,7 @@ class CheckArgs:
 def resolve_config(args: CheckArgs):
     """The pyproject config with the command-line flags applied on top (flags win)."""
     from unfake_async.config import check_codes, load_config
+    from unfake_async.settings import TARGETS, TRANSPORTS
 
     lookup = [args.stdin_filename] if args.paths == ["-"] and args.stdin_filename else args.paths
     config = load_config([p for p in lookup if p != "-"] or ["."], config_file=args.config_file)
@@ -207,7 +226,18 @@ def resolve_config(args: CheckArgs):
         )
     if args.ignore:
         settings = dataclasses.replace(settings, ignore=settings.ignore + codes(args.ignore, "--ignore"))
-    overrides = {"settings": settings, "extend_exclude": config.extend_exclude + tuple(args.exclude)}
+    for name, choices in (("target", TARGETS), ("transport", TRANSPORTS)):
+        value = getattr(args, name)
+        if value is not None:
+            if value not in choices:
+                raise ConfigErrorForFlag(
+                    f"--{name} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+            settings = dataclasses.replace(settings, **{name: value})
+    # As in ruff: --exclude replaces `exclude` (defaults included), --extend-exclude adds.
+    overrides = {"settings": settings,
+                 "extend_exclude": config.extend_exclude + tuple(args.extend_exclude)}
+    if args.exclude is not None:
+        overrides["exclude"] = tuple(args.exclude)
     for name in ("force_exclude", "respect_gitignore", "jobs", "unsafe_fixes"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from unfake_async.codemod.discovery import DEFAULT_EXCLUDES
-from unfake_async.settings import DEFAULT_OFFLOAD_HELPERS, TIMEOUT_POLICIES, Settings
+from unfake_async.settings import (
+    DEFAULT_OFFLOAD_HELPERS,
+    TARGETS,
+    TIMEOUT_POLICIES,
+    TRANSPORTS,
+    Settings,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,7 +30,6 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
 SECTION = "unfake-async"
-TARGETS = ("httpx", "httpx2")
 # The ways a helper passes the function on, as the transformer knows them (settings.py).
 OFFLOAD_KINDS = tuple(sorted(set(DEFAULT_OFFLOAD_HELPERS.values()) | {"call", "wrap"}))
 _RULE_CODE = re.compile(r"^UFA[0-9]*$")
@@ -105,6 +110,7 @@ def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") ->
         timeout=reader.timeout("timeout", defaults.timeout),
         keep_concurrency_cap=reader.boolean("keep-concurrency-cap", defaults.keep_concurrency_cap),
         target=reader.choice("target", TARGETS, defaults.target),
+        transport=reader.choice("transport", TRANSPORTS, defaults.transport),
         offload_helpers=tuple(helpers.items()),
         offload_methods=methods,
         select=select,
@@ -130,7 +136,7 @@ KNOWN_KEYS = (
     "select", "extend-select", "ignore", "exclude", "extend-exclude", "per-file-ignores", "jobs",
     "unsafe-fixes", "respect-gitignore", "force-exclude", "client-attribute", "client-getter",
     "module-client-function", "module-close-function", "timeout", "keep-concurrency-cap",
-    "target", "extra-offload-helpers", "extra-offload-methods",
+    "target", "transport", "extra-offload-helpers", "extra-offload-methods",
 )
 
 
@@ -331,11 +337,14 @@ def render_settings(config: Config) -> str:
         ("timeout", settings.timeout),
         ("keep-concurrency-cap", settings.keep_concurrency_cap),
         ("target", settings.target),
-        ("offload-helpers", dict(settings.offload_helpers)),
-        ("offload-methods", list(settings.offload_methods)),
+        ("transport", settings.transport),
     ]
     for key, value in values:
         lines.append(f"{key} = {_toml_value(value)}")
+    # Not keys of their own: the built-in helpers plus extra-offload-helpers/-methods.
+    lines.append("# recognised thread-offload helpers and methods (built-in + extra-offload-*):")
+    lines.append(f"# offload-helpers = {_toml_value(dict(settings.offload_helpers))}")
+    lines.append(f"# offload-methods = {_toml_value(list(settings.offload_methods))}")
     return "\n".join(lines) + "\n"
 
 

@@ -71,7 +71,7 @@ def emit(result, options: ReportOptions, *, out: Sink, err: Sink,
         summary_sink = err
     elif options.statistics:
         product.text(render_statistics(result, fmt="json" if options.output_format == "json"
-                                       else "text"))
+                                       else "text", unsafe_fixes=options.unsafe_fixes))
         summary_sink = err if options.output_format != "text" else product
     elif options.output_format != "text":
         product.text(render_document(options.output_format, result, root=options.root))
