@@ -1,0 +1,74 @@
+"""The `repo: local` pre-commit snippet of docs/lint.md, run for real with `pre-commit run`.
+
+The snippet is read from the docs (so the docs cannot drift from what works), written into a
+throwaway git repository with a fake-async file and an excluded one, and run with the
+`unfake-async` of this environment on PATH. No hook environment is built (language: system),
+so this needs neither the network nor a package registry.
+"""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.test_precommit import FAKE_ASYNC, git
+from unfake_async.rules import ALL_RULES
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+DOCS = REPO / "docs" / "lint.md"
+
+pytestmark = [
+    pytest.mark.skipif(not ALL_RULES, reason="no UFA rules registered yet"),
+    pytest.mark.skipif(shutil.which("git") is None, reason="needs git"),
+]
+
+
+def documented_local_config() -> str:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), flags=re.S)
+    local = [block for block in blocks if "repo: local" in block]
+    assert len(local) == 1, "docs/lint.md should show one `repo: local` snippet"
+    return local[0]
+
+
+def test_the_documented_local_hooks_fail_fix_and_then_pass(tmp_path):
+    pytest.importorskip("pre_commit")
+    bin_dir = pathlib.Path(sys.executable).parent
+    if not (bin_dir / "unfake-async").exists():
+        pytest.skip("the unfake-async console script is not installed next to this Python")
+    project = tmp_path / "project"
+    (project / "excluded").mkdir(parents=True)
+    (project / "app.py").write_text(FAKE_ASYNC)
+    (project / "excluded" / "legacy.py").write_text(FAKE_ASYNC)
+    (project / "pyproject.toml").write_text("[tool.unfake-async]\nextend-exclude = ['excluded/']\n")
+    (project / ".pre-commit-config.yaml").write_text(documented_local_config())
+    git("init", "-q", cwd=project)
+    git("add", ".", cwd=project)
+    git("commit", "-q", "-m", "init", cwd=project)
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), NO_COLOR="1",
+               PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+
+    def run(*hook):
+        done = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "run", *hook, "--all-files", "--color", "never"],
+            cwd=project, env=env, capture_output=True, text=True, timeout=300,
+        )
+        return done.returncode, done.stdout + done.stderr
+
+    code, output = run("unfake-async")
+    assert code == 1, output
+    assert "app.py:6:16: UFA003" in output
+    assert "legacy.py" not in output  # named by pre-commit, excluded by the config
+
+    code, output = run()  # both hooks, in the documented order: fix, then lint
+    assert code == 1, output
+    assert "files were modified by this hook" in output
+    fixed = (project / "app.py").read_text()
+    assert "await _http_client().get(url)" in fixed and "import requests" not in fixed
+    assert (project / "excluded" / "legacy.py").read_text() == FAKE_ASYNC
+
+    git("add", ".", cwd=project)
+    code, output = run()
+    assert code == 0, output
