@@ -26,11 +26,19 @@ pytestmark = [
 ]
 
 
-def documented_local_config() -> str:
-    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), flags=re.S)
+def documented_local_config(path=DOCS) -> str:
+    blocks = re.findall(r"```yaml\n(.*?)```", path.read_text(), flags=re.S)
     local = [block for block in blocks if "repo: local" in block]
-    assert len(local) == 1, "docs/lint.md should show one `repo: local` snippet"
+    assert len(local) == 1, f"{path.name} should show one `repo: local` snippet"
     return local[0]
+
+
+def test_readme_shows_the_same_local_hooks_as_the_docs():
+    yaml = pytest.importorskip("yaml")  # comes with pre-commit
+    readme = yaml.safe_load(documented_local_config(REPO / "README.md"))
+    assert readme == yaml.safe_load(documented_local_config())
+    hooks = readme["repos"][0]["hooks"]
+    assert [hook["id"] for hook in hooks] == ["unfake-async-fix", "unfake-async"]
 
 
 def test_the_documented_local_hooks_fail_fix_and_then_pass(tmp_path):
