@@ -117,8 +117,9 @@ class ModulePass(Protocol):
 def pass_order() -> List[ModulePass]:
     """Every pass, in the order they rewrite. Imported lazily: each pulls in libcst machinery."""
     from unfake_async.codemod.core_pass import CorePass
+    from unfake_async.codemod.per_call_client import PerCallClientPass
 
-    return [CorePass()]
+    return [PerCallClientPass(), CorePass()]
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:

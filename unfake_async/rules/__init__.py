@@ -4,12 +4,14 @@ from __future__ import annotations
 from typing import Dict, List
 
 from unfake_async.rules import ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call
+from unfake_async.rules import ufa004_per_call_client
 from unfake_async.rules.base import Example, Rule
 
 # Order matters for matching: offload shapes claim a call before the direct-call rule sees it.
 CALL_RULE_MODULES = (ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call)
 
 ALL_RULES: List[Rule] = [module.RULE for module in CALL_RULE_MODULES]
+ALL_RULES += [ufa004_per_call_client.RULE]  # per-call clients (issue 7)
 
 
 def get_rule(rule_id: str) -> Rule:
