@@ -118,8 +118,9 @@ def pass_order() -> List[ModulePass]:
     """Every pass, in the order they rewrite. Imported lazily: each pulls in libcst machinery."""
     from unfake_async.codemod.core_pass import CorePass
     from unfake_async.codemod.per_call_client import PerCallClientPass
+    from unfake_async.codemod.loop_hygiene import LoopHygienePass
 
-    return [PerCallClientPass(), CorePass()]
+    return [PerCallClientPass(), CorePass(), LoopHygienePass()]
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:

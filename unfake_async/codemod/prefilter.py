@@ -30,6 +30,15 @@ REQUIRED_PATTERNS: List[Tuple[str, str]] = [
 # `from requests.api import get`.
 TRIGGER_PATTERNS: List[Tuple[str, str]] = [
     ("requests", r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)"),
+    # Issue 7, helper A: aiohttp.ClientSession per call (UFA004; httpx's pattern serves its clients).
+    ("aiohttp", r"^[ \t]*(?:import[ \t]+[^#\n]*\baiohttp\b|from[ \t]+aiohttp\b)"),
+    # Issue 7, helper B: sync httpx/httpx2 (UFA005), urllib3 and urlopen (UFA006), time.sleep (UFA010),
+    # get_event_loop (UFA009). The literal gates keep `import time`/`import urllib.parse` cheap.
+    ("httpx", r"^[ \t]*(?:import[ \t]+[^#\n]*\bhttpx2?\b|from[ \t]+httpx2?\b)"),
+    ("urllib3", r"^[ \t]*(?:import[ \t]+[^#\n]*\burllib3\b|from[ \t]+urllib3\b)"),
+    ("urlopen", r"^[ \t]*(?:import[ \t]+[^#\n]*\burllib\b|from[ \t]+urllib\b)"),
+    ("sleep", r"^[ \t]*(?:import[ \t]+[^#\n]*\btime\b|from[ \t]+time[ \t]+import\b)"),
+    ("get_event_loop", r"\bget_event_loop\b"),
 ]
 
 
