@@ -32,6 +32,8 @@ TRIGGER_PATTERNS: List[Tuple[str, str]] = [
     ("requests", r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)"),
     # Issue 7, helper A: aiohttp.ClientSession per call (UFA004; httpx's pattern serves its clients).
     ("aiohttp", r"^[ \t]*(?:import[ \t]+[^#\n]*\baiohttp\b|from[ \t]+aiohttp\b)"),
+    # Issue 7, helper A: aiohttp.ClientSession per call (UFA004; httpx's pattern serves its clients).
+    ("aiohttp", r"^[ \t]*(?:import[ \t]+[^#\n]*\baiohttp\b|from[ \t]+aiohttp\b)"),
     # Issue 7, helper B: sync httpx/httpx2 (UFA005), urllib3 and urlopen (UFA006), time.sleep (UFA010),
     # get_event_loop (UFA009). The literal gates keep `import time`/`import urllib.parse` cheap.
     ("httpx", r"^[ \t]*(?:import[ \t]+[^#\n]*\bhttpx2?\b|from[ \t]+httpx2?\b)"),
