@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from tests.test_cli import UNSAFE
 from tests.test_precommit import FAKE_ASYNC, git
 from unfake_async.rules import ALL_RULES
 
@@ -80,3 +81,13 @@ def test_the_documented_local_hooks_fail_fix_and_then_pass(tmp_path):
     git("add", ".", cwd=project)
     code, output = run()
     assert code == 0, output
+
+    # A finding whose fix is unsafe: the fix hook leaves it (and passes, having changed
+    # nothing); the lint hook reports it.
+    (project / "unsafe.py").write_text(UNSAFE)
+    git("add", ".", cwd=project)
+    code, output = run("unfake-async-fix")
+    assert code == 0, output
+    assert (project / "unsafe.py").read_text() == UNSAFE
+    code, output = run("unfake-async")
+    assert code == 1 and "unsafe.py:5:12: UFA003" in output, output
