@@ -33,11 +33,16 @@ AFTER_MODULE = textwrap.dedent(
     """
     import httpx
 
+    _client = None
+
 
     async def entry(base_url):
-        async with httpx.AsyncClient() as client:
-            first = await client.get(base_url + "/a")
-            second = await client.get(base_url + "/b")
+        # Already real async: one client for the whole run, nothing for the codemod to do.
+        global _client
+        if _client is None:
+            _client = httpx.AsyncClient()
+        first = await _client.get(base_url + "/a")
+        second = await _client.get(base_url + "/b")
         return first.json(), second.json()
     """
 )

@@ -115,6 +115,10 @@ def bench(
     report = BenchReport(title, requests, concurrency, seconds)
     report.rows = _measure(rows, requests, concurrency, seconds, timeout)
     report.notes.append(report.server_note())
+    report.notes.append(
+        "Each row first makes one untimed warm-up call (its latency is 'first call'), so one-time "
+        "costs such as lazy imports do not count in wall time; the server counts measured calls only."
+    )
     if as_json:
         sys.stdout.write(report.to_json() + "\n")
     else:

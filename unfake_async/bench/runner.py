@@ -95,7 +95,7 @@ def run_row(
             env=_worker_env(row),
         )
         try:
-            final = _follow(process, json.dumps(spec), timeout + 30, on_progress)
+            final = _follow(process, json.dumps(spec), timeout + 30, on_progress, server.reset)
         finally:
             if process.poll() is None:
                 process.kill()
@@ -132,8 +132,12 @@ def _follow(
     spec_json: str,
     deadline_seconds: float,
     on_progress: Optional[ProgressCallback],
+    on_warmed: Callable[[], None] = lambda: None,
 ) -> Optional[Dict[str, Any]]:
-    """Feed the spec, relay progress, and return the worker's last message (None if it died)."""
+    """Feed the spec, relay progress, and return the worker's last message (None if it died).
+
+    After its untimed warm-up call the worker says "warmed" and waits: the server's counters are
+    reset then, so they count the measured calls only, and the worker is told to go on."""
     assert process.stdin is not None and process.stdout is not None
     lines: queue.Queue[Optional[str]] = queue.Queue()
 
@@ -143,8 +147,8 @@ def _follow(
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
-    process.stdin.write(spec_json)
-    process.stdin.close()
+    process.stdin.write(spec_json + "\n")
+    process.stdin.flush()
     deadline = time.monotonic() + deadline_seconds
     while True:
         remaining = deadline - time.monotonic()
@@ -160,6 +164,11 @@ def _follow(
         try:
             message = json.loads(line)
         except ValueError:
+            continue
+        if message.get("event") == "warmed":
+            on_warmed()
+            process.stdin.write("go\n")
+            process.stdin.close()
             continue
         if message.get("event") == "progress":
             if on_progress is not None:
