@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from tests.support.fixture_settings import fixture_settings  # noqa: E402
 from unfake_async.codemod import FixLevel, analyze_source  # noqa: E402
 
 
@@ -20,7 +21,8 @@ def main() -> None:
         if wanted and case.name not in wanted:
             continue
         before = (case / "before.py").read_text()
-        result = analyze_source(before, path=str(case / "before.py"), fix_level=FixLevel.UNSAFE)
+        result = analyze_source(before, path=str(case / "before.py"), settings=fixture_settings(case),
+                                fix_level=FixLevel.UNSAFE)
         (case / "after.py").write_text(result.fixed_source or before)
         lines = [
             f"{f.line}:{f.col} {f.rule_id} fix={f.fix.value}" + (f" reason={f.reason}" if f.fix.value == "none" else "")

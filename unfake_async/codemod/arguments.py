@@ -138,14 +138,14 @@ def _form_dict(node: cst.Dict, what: str, call: HttpxCall) -> cst.Dict:
     return node.with_changes(elements=elements)
 
 
-def _timeout(value: cst.BaseExpression) -> cst.BaseExpression:
+def _timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
     """requests never waits for a pool slot; keep it so under httpx (no PoolTimeout)."""
     if _is_none(value) or isinstance(value, cst.Tuple):
         return value  # a (connect, read) tuple already leaves write and pool unbounded in httpx
-    return cst.parse_expression(f"httpx.Timeout({cst.Module([]).code_for_node(value)}, pool=None)")
+    return cst.parse_expression(f"{target}.Timeout({cst.Module([]).code_for_node(value)}, pool=None)")
 
 
-def _auth(value: cst.BaseExpression, call: HttpxCall, lookup) -> Optional[cst.BaseExpression]:
+def _auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str) -> Optional[cst.BaseExpression]:
     if isinstance(value, cst.Tuple) or _is_none(value):
         return value
     if isinstance(value, cst.Call):
@@ -157,14 +157,14 @@ def _auth(value: cst.BaseExpression, call: HttpxCall, lookup) -> Optional[cst.Ba
             ("requests.HTTPDigestAuth", "httpx.DigestAuth"),
         ):
             if requests_name in names:
-                return value.with_changes(func=cst.parse_expression(httpx_name))
+                return value.with_changes(func=cst.parse_expression(httpx_name.replace("httpx", target, 1)))
         call.blockers.append("a custom requests auth object has no httpx equivalent (write an httpx.Auth)")
         return None
     call.unsafe.append("auth= is not a literal tuple: a requests AuthBase object would not work with httpx")
     return value
 
 
-def map_arguments(request: RequestCall, lookup) -> HttpxCall:
+def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxCall:
     """Translate one requests call into the httpx call that behaves the same."""
     signatures = MODULE_SIGNATURES if request.receiver.is_module else SESSION_SIGNATURES
     positional_names = signatures.get(request.method, ("url",))
@@ -247,9 +247,9 @@ def map_arguments(request: RequestCall, lookup) -> HttpxCall:
             kwargs.append(("follow_redirects", value))
             call.follows_redirects = not _is_false(value)
         elif name == "timeout":
-            kwargs.append(("timeout", _timeout(value)))
+            kwargs.append(("timeout", _timeout(value, target)))
         elif name == "auth":
-            mapped = _auth(value, call, lookup)
+            mapped = _auth(value, call, lookup, target)
             if mapped is not None:
                 kwargs.append(("auth", mapped))
         elif name == "headers":

@@ -1,56 +1,177 @@
 """The code the migration adds: a lazily created, per-event-loop, closable httpx.AsyncClient.
 
-Two shapes. In a class, an instance attribute created by `_get_client()` plus `aclose()` and
+Every client comes from one generated factory, `_new_http_client()`, configured to behave like
+requests and built on the transport the settings choose (`--target`, `--transport`). Two shapes
+use it. In a class, an instance attribute created by `_get_client()` plus `aclose()` and
 `async with` support. For module-level functions, one client per running event loop (a single
 module-global client breaks on the second `asyncio.run()`, encode/httpx#2473) and a public
 `aclose_http_client()` for shutdown hooks. Both are configured to behave like requests.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
 
 import libcst as cst
 
 from unfake_async.settings import Settings
 
-# requests.get() uses a throwaway Session, so no cookie survives between calls; a shared client
-# must refuse to store them to behave the same.
-NO_COOKIES = "http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))"
+FACTORY = "_new_http_client"
+DEFAULT_MAX_CONNECTIONS = 100
+# Connections per small pool: one httpx pool's bookkeeping grows with connections x waiters
+# (encode/httpx#3215), so the default transport splits the connections over pools this size.
+# httpx2 does not have the problem (docs/performance.md): one pool.
+POOL_SIZE = {"httpx": 10, "httpx2": DEFAULT_MAX_CONNECTIONS}
+AIOHTTP_TRANSPORT = {"httpx": "httpx_aiohttp", "httpx2": "httpx_aiohttp.httpx2"}
 
 
 def client_module(settings: Settings) -> str:
     return settings.target
 
 
-def constructor(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None) -> str:
-    """Source of the `httpx.AsyncClient(...)` call that behaves like requests."""
+def client_imports(settings: Settings) -> List[Tuple[str, Optional[str]]]:
+    """(module, name) pairs the generated code needs, for AddImportsVisitor."""
+    imports: List[Tuple[str, Optional[str]]] = [("asyncio", None), ("http.cookiejar", None),
+                                                (settings.target, None)]
+    if settings.transport == "aiohttp":
+        imports.append((AIOHTTP_TRANSPORT[settings.target], "AiohttpTransport"))
+    else:
+        imports.append(("urllib.request", None))
+    return imports
+
+
+def factory_call(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None,
+                 options: Sequence[str] = ()) -> str:
+    """Source of a call to the generated factory, e.g. `_new_http_client(keep_cookies=True)`."""
+    arguments = []
+    if keep_cookies:
+        arguments.append("keep_cookies=True")
+    if max_connections is not None:
+        arguments.append(f"max_connections={max_connections}")
+    arguments += list(options)
+    return f"{FACTORY}({', '.join(arguments)})"
+
+
+def _timeout_option(settings: Settings) -> Optional[str]:
+    if settings.timeout == "preserve":
+        return "timeout=None,  # requests has no default timeout"
+    if settings.timeout == "httpx-default":
+        return None
+    return f"timeout={settings.target}.Timeout({settings.timeout}, pool=None),"
+
+
+def factory_code(settings: Settings) -> str:
+    """The factory every generated client comes from, and the transport it uses."""
     httpx = client_module(settings)
     options = [
         "follow_redirects=True,  # requests follows redirects",
         "max_redirects=30,  # requests' limit (httpx: 20)",
     ]
-    if settings.timeout == "preserve":
-        options.append("timeout=None,  # requests has no default timeout")
-    elif settings.timeout != "httpx-default":
-        options.append(f"timeout={httpx}.Timeout({settings.timeout}, pool=None),")
+    timeout = _timeout_option(settings)
+    if timeout is not None:
+        options.append(timeout)
+    if settings.transport == "aiohttp":
+        helpers = ""
+        # aiohttp reads HTTP(S)_PROXY itself (trust_env) and queues requests beyond its limit.
+        transport = (
+            "    options[\"transport\"] = AiohttpTransport(\n"
+            f"        limits={httpx}.Limits(max_connections=max_connections), trust_env=True\n"
+            "    )\n"
+        )
+    else:
+        helpers = POOLED_TRANSPORT_CODE.format(httpx=httpx, pool_size=POOL_SIZE[httpx])
+        transport = (
+            "    if urllib.request.getproxies():\n"
+            "        # HTTP(S)_PROXY is set: only httpx's own transport applies it.\n"
+            f"        options[\"limits\"] = {httpx}.Limits(max_connections=max_connections)\n"
+            "    else:\n"
+            "        options[\"transport\"] = _PooledTransport(max_connections)\n"
+        )
+    body = "".join(f"\n        {option}" for option in options)
+    return helpers + f'''
+
+def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX_CONNECTIONS}, **options) -> {httpx}.AsyncClient:
+    """An {httpx}.AsyncClient that behaves like requests (redirects, timeouts, cookies, proxies)."""
     if not keep_cookies:
-        options.append(f"cookies={NO_COOKIES},  # requests.get() keeps no cookies")
-    if max_connections is not None:
-        options.append(f"limits={httpx}.Limits(max_connections={max_connections}),  # the old thread pool's size")
-    body = "".join(f"\n    {option}" for option in options)
-    return f"{httpx}.AsyncClient({body}\n)"
+        # requests.get() uses a throwaway Session: no cookie survives between calls.
+        options["cookies"] = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+{transport}    return {httpx}.AsyncClient({body}
+        **options,
+    )
+'''
+
+
+# Why a transport of its own: one httpx pool with many connections is CPU-bound in its bookkeeping
+# and fails queued requests with PoolTimeout; several small pools, each behind a semaphore, keep
+# the thread pool's throughput at any concurrency (docs/performance.md has the measurements).
+POOLED_TRANSPORT_CODE = '''
+
+class _PooledTransport({httpx}.AsyncBaseTransport):
+    """Spreads requests over small connection pools used in turn; a request beyond a pool's size
+    waits on a semaphore (cheap) instead of inside the pool (slow, and it times out)."""
+
+    def __init__(self, max_connections: int, pool_size: int = {pool_size}) -> None:
+        tls = {httpx}.create_ssl_context()  # one CA bundle load for all pools
+        self._pools = []
+        while max_connections > 0:
+            size = min(pool_size, max_connections)
+            limits = {httpx}.Limits(max_connections=size, max_keepalive_connections=size)
+            pool = {httpx}.AsyncHTTPTransport(verify=tls, limits=limits)
+            self._pools.append((pool, asyncio.Semaphore(size)))
+            max_connections -= size
+        self._turn = 0
+
+    async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
+        self._turn = (self._turn + 1) % len(self._pools)
+        pool, slots = self._pools[self._turn]
+        pool_timeout = request.extensions.get("timeout", {{}}).get("pool")
+        try:
+            await asyncio.wait_for(slots.acquire(), pool_timeout)
+        except asyncio.TimeoutError:
+            raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+        try:
+            response = await pool.handle_async_request(request)
+        except BaseException:
+            slots.release()
+            raise
+        response.stream = _SlotReleasingStream(response.stream, slots)
+        return response
+
+    async def aclose(self) -> None:
+        for pool, _ in self._pools:
+            await pool.aclose()
+
+
+class _SlotReleasingStream({httpx}.AsyncByteStream):
+    """Gives the semaphore slot back once the response is closed (read in full or not)."""
+
+    def __init__(self, stream: {httpx}.AsyncByteStream, slots: asyncio.Semaphore) -> None:
+        self._stream = stream
+        self._slots: "asyncio.Semaphore | None" = slots
+
+    async def __aiter__(self):
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+                self._slots = None
+'''
 
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def module_client_code(settings: Settings) -> str:
+def module_client_code(settings: Settings, max_connections: Optional[str] = None) -> str:
     """The module-level per-loop client and its closer."""
     httpx = client_module(settings)
     getter, closer = settings.module_client_function, settings.module_close_function
     registry = f"_{getter.lstrip('_').upper()}S"
-    build = _indent(constructor(settings), " " * 8).lstrip()
+    build = factory_call(settings, max_connections=max_connections)
     return f'''
 # One {httpx}.AsyncClient per running event loop: a client must not outlive the loop it was used on.
 {registry}: "dict[asyncio.AbstractEventLoop, {httpx}.AsyncClient]" = {{}}
@@ -75,10 +196,11 @@ async def {closer}() -> None:
 '''
 
 
-def class_getter_code(settings: Settings, *, keep_cookies: bool, max_connections: Optional[str]) -> str:
+def class_getter_code(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None,
+                      options: Sequence[str] = ()) -> str:
     httpx = client_module(settings)
     attribute, getter = settings.client_attribute, settings.client_getter
-    build = _indent(constructor(settings, keep_cookies=keep_cookies, max_connections=max_connections), " " * 8).lstrip()
+    build = factory_call(settings, keep_cookies=keep_cookies, max_connections=max_connections, options=options)
     return f'''
 def {getter}(self) -> {httpx}.AsyncClient:
     """The shared HTTP client, created on first use in the running event loop."""

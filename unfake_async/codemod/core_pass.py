@@ -13,6 +13,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unfake_async.codemod import cleanup
+from unfake_async.codemod import client as client_code
 from unfake_async.codemod.detect import Detector
 from unfake_async.codemod.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.passes import PassContext, PassOutcome
@@ -118,11 +119,8 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
 
     context = CodemodContext()
-    httpx = settings.target
-    AddImportsVisitor.add_needed_import(context, httpx)
-    AddImportsVisitor.add_needed_import(context, "asyncio")
-    if rewriter.needs_module_client or any(p.client == "class" for p in chosen):
-        AddImportsVisitor.add_needed_import(context, "http.cookiejar")
+    for name, obj in client_code.client_imports(settings):
+        AddImportsVisitor.add_needed_import(context, name, obj)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
     _schedule_unused_imports(context, module)

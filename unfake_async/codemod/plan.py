@@ -15,6 +15,7 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProv
 
 from unfake_async.codemod import exceptions
 from unfake_async.codemod.arguments import HttpxCall, map_arguments
+from unfake_async.codemod.executor_cap import executor_cap
 from unfake_async.codemod.names import resolved
 from unfake_async.codemod.sites import Site
 from unfake_async.settings import Settings
@@ -46,17 +47,22 @@ class Planner:
         self.parents = wrapper.resolve(ParentNodeProvider)
         self.scopes = wrapper.resolve(ScopeProvider)
         self._qnames = wrapper.resolve(QualifiedNameProvider)
+        self.module = wrapper.module
 
     def qualified(self, node: cst.CSTNode) -> Set[str]:
         return {q.name for q in resolved(self._qnames.get(node))}
 
     def plan(self, site: Site) -> SitePlan:
         plan = SitePlan(site)
-        plan.call = map_arguments(site.request, self.qualified)
+        plan.call = map_arguments(site.request, self.qualified, self.settings.target)
         site.blockers.extend(plan.call.blockers)
         site.unsafe.extend(plan.call.unsafe)
         site.notes.extend(plan.call.notes)
         self._choose_client(plan)
+        if self.settings.keep_concurrency_cap and site.via == "run_in_executor":
+            site.executor_cap, note = executor_cap(site.executor, site.class_def, self.module, self.qualified)
+            if note:
+                site.notes.append(note)
         if site.awaited:
             self._follow_response(plan)
         elif site.wrapper is not None:

@@ -73,6 +73,7 @@ class Rewriter(cst.CSTTransformer):
         self._with_nodes: Set[cst.With] = set()
         self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
         self.needs_module_client = False
+        self.module_cap: Optional[str] = None
         self.needs_json = False
         for plan in plans:
             node = plan.site.node
@@ -86,6 +87,9 @@ class Rewriter(cst.CSTTransformer):
             elif plan.client == "module":
                 self.needs_module_client = True
         self._plan_handlers(plans, unfixed_nodes, qualified)
+        module_caps = {p.site.executor_cap for p in plans if p.client == "module" and p.site.executor_cap}
+        if settings.keep_concurrency_cap and len(module_caps) == 1:
+            self.module_cap = module_caps.pop()
 
     def _plan_handlers(self, plans, unfixed_nodes, qualified) -> None:
         tries = {}
@@ -121,7 +125,7 @@ class Rewriter(cst.CSTTransformer):
     def leave_With(self, original_node, updated_node):
         if original_node not in self._with_nodes:
             return updated_node
-        constructor = client_code.constructor(self.settings, keep_cookies=True)
+        constructor = client_code.factory_call(self.settings, keep_cookies=True)
         items = [
             item.with_changes(item=cst.parse_expression(constructor)) if item.asname is not None else item
             for item in updated_node.items
@@ -133,33 +137,56 @@ class Rewriter(cst.CSTTransformer):
         plans = self._classes.get(original_node)
         if not plans:
             return updated_node
-        caps = {plan.site.executor_cap for plan in plans if getattr(plan.site, "executor_cap", None)}
+        caps = {plan.site.executor_cap for plan in plans if plan.site.executor_cap}
         cap = caps.pop() if self.settings.keep_concurrency_cap and len(caps) == 1 else None
         return add_class_client(updated_node, self.settings, max_connections=cap)
 
     def leave_Module(self, original_node, updated_node):
-        if not self.needs_module_client:
-            return updated_node
-        return add_module_client(updated_node, self.settings)
+        if self.needs_module_client:
+            return add_module_client(updated_node, self.settings, self.module_cap)
+        if self._classes or self._with_nodes:
+            return add_client_factory(updated_node, self.settings)
+        return updated_node
 
 
-def add_module_client(module: cst.Module, settings: Settings) -> cst.Module:
-    """Insert the module-level per-loop client (before the first def/class), once."""
-    if any(
-        isinstance(statement, cst.FunctionDef) and statement.name.value == settings.module_client_function
-        for statement in module.body
-    ):
-        return module
-    block = client_code.parse_statements(client_code.module_client_code(settings))
+def _top_level_function(module: cst.Module, name: str) -> Optional[int]:
+    for index, statement in enumerate(module.body):
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
+            return index
+    return None
+
+
+def _insert_block(module: cst.Module, code: str, index: int) -> cst.Module:
+    """Insert generated statements at `index`, two blank lines around them (PEP 8)."""
+    block = client_code.parse_statements(code)
     body = list(module.body)
-    index = next(
-        (i for i, statement in enumerate(body) if isinstance(statement, (cst.FunctionDef, cst.ClassDef))),
-        len(body),
-    )
-    block[0] = block[0].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)] + list(block[0].leading_lines))
+    blank = [cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)]
+    block[0] = block[0].with_changes(leading_lines=blank + list(block[0].leading_lines))
     if index < len(body):
-        body[index] = body[index].with_changes(leading_lines=[cst.EmptyLine(indent=False), cst.EmptyLine(indent=False)])
+        body[index] = body[index].with_changes(leading_lines=blank + [
+            line for line in body[index].leading_lines if line.comment is not None
+        ])
     return module.with_changes(body=body[:index] + block + body[index:])
+
+
+def add_client_factory(module: cst.Module, settings: Settings) -> cst.Module:
+    """Insert the client factory (and its transport) before the first def/class, once."""
+    if _top_level_function(module, client_code.FACTORY) is not None:
+        return module
+    index = next(
+        (i for i, statement in enumerate(module.body) if isinstance(statement, (cst.FunctionDef, cst.ClassDef))),
+        len(module.body),
+    )
+    return _insert_block(module, client_code.factory_code(settings), index)
+
+
+def add_module_client(module: cst.Module, settings: Settings, max_connections: Optional[str] = None) -> cst.Module:
+    """Insert the module-level per-loop client right after the factory, once."""
+    module = add_client_factory(module, settings)
+    if _top_level_function(module, settings.module_client_function) is not None:
+        return module
+    factory = _top_level_function(module, client_code.FACTORY)
+    return _insert_block(module, client_code.module_client_code(settings, max_connections), factory + 1)
 
 
 def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
@@ -190,7 +217,7 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connection
         body = body[:docstring] + plain + body[docstring:]
     new_members: List[cst.BaseStatement] = []
     new_members += client_code.parse_statements(
-        client_code.class_getter_code(settings, keep_cookies=False, max_connections=cap)
+        client_code.class_getter_code(settings, max_connections=cap)
     )
     aclose = _method(class_def, "aclose")
     if aclose is None:

@@ -14,7 +14,8 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from unfake_async.codemod.rewrite import add_class_client, add_module_client
+from unfake_async.codemod.client import client_imports
+from unfake_async.codemod.rewrite import add_class_client, add_client_factory, add_module_client
 from unfake_async.settings import Settings
 
 
@@ -53,14 +54,11 @@ def ensure_clients(module: cst.Module, settings: Settings, *, module_client: boo
         module = module.visit(_AddClients(settings, class_names))
     if module_client:
         module = add_module_client(module, settings)
+    elif class_names:
+        module = add_client_factory(module, settings)
     if not module_client and not class_names:
         return module
     context = CodemodContext()
-    for name in client_imports(settings):
-        AddImportsVisitor.add_needed_import(context, name)
+    for name, obj in client_imports(settings):
+        AddImportsVisitor.add_needed_import(context, name, obj)
     return AddImportsVisitor(context).transform_module(module)
-
-
-def client_imports(settings: Settings):
-    """Modules the generated client code refers to."""
-    return (settings.target, "asyncio", "http.cookiejar")

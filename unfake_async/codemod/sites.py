@@ -41,6 +41,8 @@ class Site:
     # False when the offload future is not awaited where it is created (`tasks.append(...)`).
     awaited: bool = True
     executor: Optional[cst.BaseExpression] = None
+    # The removed executor's literal max_workers (only looked up with keep-concurrency-cap).
+    executor_cap: Optional[str] = None
     # Why this site cannot be rewritten (empty: a fix is possible).
     blockers: List[str] = field(default_factory=list)
     # Why the fix may change behaviour (empty: the fix is safe).
