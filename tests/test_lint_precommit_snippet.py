@@ -91,3 +91,13 @@ def test_the_documented_local_hooks_fail_fix_and_then_pass(tmp_path):
     assert (project / "unsafe.py").read_text() == UNSAFE
     code, output = run("unfake-async")
     assert code == 1 and "unsafe.py:5:12: UFA003" in output, output
+
+
+def test_the_local_snippet_runs_the_same_commands_as_the_shipped_hooks():
+    yaml = pytest.importorskip("yaml")
+    shipped = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    local = yaml.safe_load(documented_local_config())["repos"][0]["hooks"]
+    assert {hook["id"]: hook["entry"] for hook in shipped} == {
+        hook["id"]: hook["entry"] for hook in local}
+    for hook in shipped:
+        assert "--force-exclude" in hook["entry"].split()
