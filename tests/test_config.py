@@ -67,6 +67,7 @@ def test_empty_table_is_the_defaults():
     ({"extra-offload-helpers": {"x.run": "thread"}}, "'extra-offload-helpers.x.run' must be one of"),
     ({"extra-offload-helpers": "x.run"}, "'extra-offload-helpers' must be a table or a list"),
     ({"per-file-ignores": {"tests/*": "UFA001"}}, "'per-file-ignores.tests/*' must be a list"),
+    ({"per-file-ignores": {"!src/**": ["UFA001"]}}, "'per-file-ignores.!src/**' is a negated"),
 ])
 def test_bad_values_name_the_key(table, message):
     with pytest.raises(ConfigError) as info:

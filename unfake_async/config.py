@@ -251,6 +251,11 @@ class _Reader:
             raise self.fail(key, f"must be a table of glob = [codes], not {_describe(value)}")
         pairs = []
         for glob, codes in value.items():
+            if glob.startswith("!"):
+                # ruff's "all files but these"; the matcher has no such mode, and a silently
+                # dead entry is worse than an error.
+                raise self.fail(f"{key}.{glob}", "is a negated pattern, which is not supported "
+                                "yet; list the paths to ignore instead")
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 raise self.fail(f"{key}.{glob}", "must be a list of rule codes")
             pairs.append((glob, tuple(check_codes(codes, lambda p: self.fail(f"{key}.{glob}", p)))))
