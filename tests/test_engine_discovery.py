@@ -77,7 +77,7 @@ def test_missing_path_is_an_error(tmp_path):
     assert result.errors == [(str(tmp_path / "nope.py"), "no such file or directory")]
 
 
-def test_symlinks_outside_the_roots_broken_or_looping_are_skipped(tmp_path):
+def test_symlinks_outside_the_roots_broken_or_looping_are_errors(tmp_path):
     outside = tmp_path / "outside"
     make(outside, "secret.py", "lib/deep.py")
     root = tmp_path / "proj"
@@ -88,13 +88,17 @@ def test_symlinks_outside_the_roots_broken_or_looping_are_skipped(tmp_path):
     (root / "loop1.py").symlink_to(root / "loop2.py")
     (root / "loop2.py").symlink_to(root / "loop1.py")
     (root / "inner.py").symlink_to(root / "a.py")  # inside: de-duplicated with a.py
-    rel, result = found(tmp_path, [root])
+    (root / "notes.txt").symlink_to(root / "gone.txt")  # not source: nobody asked about it
+    (root / "skip_me.py").symlink_to(root / "gone.py")
+    rel, result = found(tmp_path, [root], excludes=("skip_me.py",))
     assert rel == ["proj/a.py"]
-    reasons = {os.path.basename(p): r for p, r in result.skipped}
-    assert reasons["to_file.py"].startswith("symlink points outside")
+    assert result.skipped == []
+    reasons = {os.path.basename(p): r for p, r in result.errors}
+    assert set(reasons) == {"to_file.py", "to_dir", "broken.py", "loop1.py", "loop2.py"}
+    assert reasons["to_file.py"].startswith("symlink points outside the given paths; not followed")
     assert reasons["to_dir"].startswith("symlink points outside")
-    assert reasons["broken.py"] == "broken symlink"
-    assert reasons["loop1.py"] == "symlink loop"
+    assert reasons["broken.py"] == "broken symlink; not checked"
+    assert reasons["loop1.py"] == "symlink loop; not checked"
 
 
 def test_directory_symlink_loop_does_not_hang(tmp_path):
@@ -104,7 +108,7 @@ def test_directory_symlink_loop_does_not_hang(tmp_path):
     assert rel == ["pkg/a.py"]
 
 
-def test_unreadable_directory_is_skipped_and_the_walk_goes_on(tmp_path, monkeypatch):
+def test_unreadable_directory_is_an_error_and_the_walk_goes_on(tmp_path, monkeypatch):
     make(tmp_path, "locked/a.py", "open/b.py")
     real_scandir = os.scandir
 
@@ -116,11 +120,12 @@ def test_unreadable_directory_is_skipped_and_the_walk_goes_on(tmp_path, monkeypa
     monkeypatch.setattr(discovery.os, "scandir", scandir)
     rel, result = found(tmp_path)
     assert rel == ["open/b.py"]
-    assert result.skipped == [(str(tmp_path / "locked"), "cannot read directory: Permission denied")]
+    assert result.errors == [
+        (str(tmp_path / "locked"), "cannot read directory: Permission denied; not checked")]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
-def test_chmod_000_directory_is_skipped(tmp_path):
+def test_chmod_000_directory_is_an_error(tmp_path):
     make(tmp_path, "locked/a.py", "b.py")
     os.chmod(tmp_path / "locked", 0)
     try:
@@ -128,7 +133,7 @@ def test_chmod_000_directory_is_skipped(tmp_path):
     finally:
         os.chmod(tmp_path / "locked", 0o755)
     assert rel == ["b.py"]
-    assert result.skipped[0][1].startswith("cannot read directory")
+    assert result.errors[0][1].startswith("cannot read directory")
 
 
 def test_is_excluded_for_stdin_filenames(tmp_path):

@@ -99,14 +99,16 @@ def test_a_failing_file_is_reported_and_the_others_still_run(tmp_path):
     assert "await client" in (tmp_path / "c.py").read_text()
 
 
-def test_unreadable_and_skipped_files_are_reported(tmp_path):
+def test_undecodable_and_binary_files_are_errors(tmp_path):
     paths = tree(tmp_path, {"ok.py": FAKE})
     (tmp_path / "latin.py").write_bytes(b"import requests\nx = '\xe9'\n")
     (tmp_path / "bin.py").write_bytes(b"\x00\x01")
     result = run(paths + [str(tmp_path / "latin.py"), str(tmp_path / "bin.py")])
-    assert [os.path.basename(p) for p, _ in result.errors()] == ["latin.py"]
-    assert [(os.path.basename(p), r) for p, r in result.skipped()] == [
-        ("bin.py", "binary file (contains NUL bytes)")]
+    assert [(os.path.basename(p), r) for p, r in result.errors()] == [
+        ("latin.py", "not valid UTF-8 (byte 21) and no coding cookie declares another encoding; "
+                     "not checked"),
+        ("bin.py", "binary file (contains NUL bytes); not checked")]
+    assert result.skipped() == []
 
 
 def test_process_pool_gives_the_same_results_as_in_process(tmp_path):

@@ -4,8 +4,9 @@ Directories are walked for `*.py`/`*.pyi`, pruning the usual non-source director
 `.gitignore` ignores, and the user's exclude globs (gitignore syntax, matched against the path
 relative to the project root). Files named explicitly are always checked unless
 `force_exclude` is set (what pre-commit needs, since it passes every staged file by name).
-Symlinks are never followed out of the given roots, and a problem with one entry (unreadable
-directory, broken link, loop) is reported as a one-line skip while the walk goes on.
+Symlinks are never followed out of the given roots. A path that cannot be checked (unreadable
+directory, broken link, loop, link out of the roots) is a one-line error, so the run exits 2 and
+nobody mistakes an unchecked tree for a clean one, while the walk goes on with everything else.
 """
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
     "node_modules",
     "site-packages",
 )
+
+
+OUTSIDE_LINK = "symlink points outside the given paths; not followed (name its target to check it)"
 
 
 @dataclass
@@ -100,7 +104,7 @@ class _Walker:
 
     def _visit_given(self, path: str) -> None:
         if os.path.islink(path) and not os.path.exists(path):
-            self._skip_link_problem(path, error=True)
+            self._link_problem(path)
             return
         if not os.path.exists(path):
             self.result.errors.append((path, "no such file or directory"))
@@ -130,8 +134,8 @@ class _Walker:
                 with os.scandir(directory) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as exc:
-                self.result.skipped.append(
-                    (directory, f"cannot read directory: {exc.strerror or exc}")
+                self.result.errors.append(
+                    (directory, f"cannot read directory: {exc.strerror or exc}; not checked")
                 )
                 continue
             subdirs = []
@@ -154,26 +158,28 @@ class _Walker:
 
     def _visit_link(self, path: str) -> None:
         """A symlink found while walking: files inside the roots count, nothing else is followed."""
+        is_dir = os.path.isdir(path)
+        if not (is_dir or path.endswith(SOURCE_SUFFIXES)) or self._excluded(path, is_dir):
+            return  # not source code; or excluded, which is how a user silences the errors below
         if not os.path.exists(path):  # broken or a loop
-            self._skip_link_problem(path, error=False)
+            self._link_problem(path)
             return
         real = os.path.realpath(path)
         if not any(_is_within(real, root) for root in self.real_roots):
-            self.result.skipped.append((path, "symlink points outside the given paths; not followed"))
+            self.result.errors.append((path, OUTSIDE_LINK))
             return
         # Inside the roots: a directory link's target is walked on its own, and a file link's
         # target is checked once under its real path (de-duplicated in _add).
         if os.path.isfile(path) and path.endswith(SOURCE_SUFFIXES):
-            if not self._excluded(path, False):
-                self._add(path)
+            self._add(path)
 
-    def _skip_link_problem(self, path: str, *, error: bool) -> None:
+    def _link_problem(self, path: str) -> None:
         try:
             os.stat(path)
             message = "broken symlink"
         except OSError as exc:
             message = "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
-        (self.result.errors if error else self.result.skipped).append((path, message))
+        self.result.errors.append((path, f"{message}; not checked"))
 
     def _add(self, path: str, real: Optional[str] = None) -> None:
         real = real or os.path.realpath(path)

@@ -27,7 +27,8 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class FileSkipped(Exception):
-    """The file is deliberately not processed (too large, binary); the message says why."""
+    """The file is deliberately not processed (too large, binary, not a regular file); the
+    message says why. The runner still reports it as an error: it was not checked."""
 
 
 class FileError(Exception):
@@ -117,7 +118,9 @@ def encode_source(text: str, source: SourceFile) -> bytes:
 def read_source(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile:
     """Read and decode one file; raise FileSkipped or FileError with a one-line reason."""
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO named `x.py` must not wait forever for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode):
                 raise FileSkipped("not a regular file")

@@ -115,10 +115,10 @@ def run_files(
         report = reports[path] = FileReport(path)
         try:
             source = fileio.read_source(path, max_bytes=options.max_bytes)
-        except fileio.FileSkipped as exc:
-            report.skipped = str(exc)
-        except fileio.FileError as exc:
-            report.error = str(exc)
+        except (fileio.FileSkipped, fileio.FileError) as exc:
+            # A file the user asked about and we could not check: an error (exit 2), never a
+            # quiet skip that would let an unchecked tree pass as clean.
+            report.error = f"{exc}; not checked"
         else:
             if prefilter.might_match(source.text):
                 file_settings = per_file.for_path(path)
