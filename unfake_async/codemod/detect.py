@@ -20,6 +20,7 @@ from unfake_async.codemod import names
 from unfake_async.codemod.offload import Offloaded, resolve_offloaded
 from unfake_async.codemod.sessions import SessionTracker
 from unfake_async.codemod.sites import Site
+from unfake_async.codemod.stream_sites import is_stream_site
 from unfake_async.settings import Settings
 
 Scope = Union[cst.FunctionDef, cst.Lambda, cst.ClassDef]
@@ -102,10 +103,13 @@ class MatchContext:
 class Detector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider, PositionProvider)
 
-    def __init__(self, settings: Settings, rules: Sequence) -> None:
+    def __init__(self, settings: Settings, rules: Sequence, skip_streams: Optional[bool] = None) -> None:
         super().__init__()
         self.settings = settings
         self._rules = rules
+        # `requests.get(u, stream=True)` belongs to UFA007's pass (streaming.py) while that rule
+        # is on, so each call gets one finding; that pass runs the detector with False.
+        self._skip_streams = settings.rule_enabled("UFA007") if skip_streams is None else skip_streams
         self._scopes: List[Scope] = []
         self.sites: List[Site] = []
         self.async_functions: List[cst.FunctionDef] = []
@@ -157,7 +161,8 @@ class Detector(cst.CSTVisitor):
         for rule in self._rules:
             site = rule.match(node, self._ctx)
             if site is not None:
-                self.sites.append(site)
+                if not (self._skip_streams and is_stream_site(site)):
+                    self.sites.append(site)
                 # The inner call of `sync_to_async(requests.get)(url)` is part of this site.
                 if isinstance(node.func, cst.Call):
                     self._claimed.add(id(node.func))

@@ -118,12 +118,13 @@ def pass_order() -> List[ModulePass]:
     """Every pass, in the order they rewrite. Imported lazily: each pulls in libcst machinery."""
     from unfake_async.codemod.core_pass import CorePass
     from unfake_async.codemod.per_call_client import PerCallClientPass
+    from unfake_async.codemod.streaming import StreamingPass
     from unfake_async.codemod.loop_hygiene import LoopHygienePass
     from unfake_async.codemod.sync_clients import SyncClientsPass
 
     # SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
     # PerCallClientPass then moves to the shared client: it must come first.
-    return [SyncClientsPass(), PerCallClientPass(), CorePass(), LoopHygienePass()]
+    return [SyncClientsPass(), PerCallClientPass(), StreamingPass(), CorePass(), LoopHygienePass()]
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:
