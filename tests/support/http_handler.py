@@ -241,6 +241,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, _pattern(int(first("n", "1024"))), "application/octet-stream")
         if path == "/stream":
             return self._stream(int(first("n", "1024")), int(first("chunk", "1024")))
+        if path == "/lines":
+            # `n` UTF-8 JSON lines, chunked in pieces of `chunk` bytes that cut lines in two.
+            count = min(max(int(first("n", "10")), 0), 100_000)
+            lines = b"".join(b'{"i": %d, "name": "caf\xc3\xa9"}\n' % i for i in range(count))
+            return self._stream(len(lines), int(first("chunk", "7")), lines)
         return self._send_json(404, {"ok": False, "error": f"no endpoint {path}"})
 
     def _redirect_to(self, url: str, status: int) -> None:
@@ -270,8 +275,8 @@ class _Handler(BaseHTTPRequestHandler):
             "form": parsed_form,
         }
 
-    def _stream(self, total: int, chunk: int) -> None:
-        data = _pattern(total)
+    def _stream(self, total: int, chunk: int, data: Optional[bytes] = None) -> None:
+        data = _pattern(total) if data is None else data
         chunk = max(1, chunk)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")

@@ -1,0 +1,153 @@
+"""UFA004 per-call-client: what the fix writes at each call, and that the migrated code behaves
+the same against a real server while opening fewer connections."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import textwrap
+
+import pytest
+
+from tests.support.fixtures import http_server  # noqa: F401
+from unfake_async.codemod import FixLevel, FixSafety, analyze_source
+
+BEFORE = '''
+import httpx
+
+
+async def lookup(base, i):
+    async with httpx.AsyncClient(headers={"X-Test": "per-call"}, timeout=10) as client:
+        r = await client.get(f"{base}/json", params={"i": i})
+        return r.status_code, r.json()["query"]
+
+
+async def bounce(base):
+    # A bare client does not follow redirects: the migrated call must not either.
+    async with httpx.AsyncClient() as client:
+        r = await client.get(f"{base}/redirect-to", params={"url": "/json"})
+        return r.status_code, r.headers.get("location")
+
+
+async def crawl(base, n):
+    sizes = []
+    for i in range(n):
+        async with httpx.AsyncClient() as client:
+            sizes.append(len((await client.get(f"{base}/bytes", params={"n": 100 + i})).content))
+    return sizes
+'''
+# Enough calls that connection reuse shows whatever the shared client's pool layout (the generated
+# transport may spread requests over a few small pools, each opening its own connection).
+CALLS = 20
+
+
+def _load(source: str, path, name: str):
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _exercise(module, base):
+    results = [await module.lookup(base, i) for i in range(CALLS)]
+    results.append(await module.bounce(base))
+    results.append(await module.crawl(base, CALLS))
+    close = getattr(module, "aclose_http_client", None)
+    if close is not None:
+        await close()
+    return results
+
+
+def test_fix_is_safe_and_applied_to_every_block():
+    result = analyze_source(BEFORE, fix_level=FixLevel.SAFE)
+    assert [(f.rule_id, f.fix, f.fixed) for f in result.findings] == [("UFA004", FixSafety.SAFE, True)] * 3
+    fixed = result.fixed_source
+    assert "AsyncClient(headers" not in fixed and "async with httpx.AsyncClient() as client" not in fixed
+    # The bare client's defaults are written at each call, the constructor's options too.
+    assert 'headers={"X-Test": "per-call"}, follow_redirects=False, timeout=httpx.Timeout(10, pool=None)' in fixed
+    assert fixed.count("follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None)") == 2
+    assert analyze_source(fixed, fix_level=FixLevel.UNSAFE).fixed_source is None
+
+
+def test_migrated_code_gets_the_same_results_over_fewer_connections(http_server, tmp_path, capsys):
+    base = http_server.base_url
+    before = _load(BEFORE, tmp_path / "per_call_before.py", "per_call_before")
+    expected = asyncio.run(_exercise(before, base))
+    connections_before, requests_before = http_server.connections_opened, http_server.requests_seen
+
+    http_server.reset_counters()
+    fixed = analyze_source(BEFORE, fix_level=FixLevel.SAFE).fixed_source
+    after = _load(fixed, tmp_path / "per_call_after.py", "per_call_after")
+    got = asyncio.run(_exercise(after, base))
+    connections_after, requests_after = http_server.connections_opened, http_server.requests_seen
+
+    assert got == expected
+    assert expected[CALLS] == (302, "/json")  # the redirect was not followed, before or after
+    assert requests_after == requests_before == 2 * CALLS + 1
+    assert connections_before == 2 * CALLS + 1  # one client, so one connection, per call
+    assert connections_after * 4 <= connections_before  # kept-alive connections are reused
+    sent = [r.header("X-Test") for r in http_server.requests if r.path.startswith("/json")]
+    assert sent == ["per-call"] * CALLS
+    with capsys.disabled():
+        print(f"\nUFA004 behaviour: {requests_before} requests, same results; "
+              f"connections {connections_before} before, {connections_after} after")
+
+
+@pytest.mark.parametrize("option,reason", [
+    ("verify=False", "verify= is a client setting"),
+    ("transport=httpx.MockTransport(None)", "custom transport="),
+    ("cookies={'a': '1'}", "the shared client keeps no cookies"),
+    ("max_redirects=5", "max_redirects= is a client setting"),
+])
+def test_client_only_options_are_reported_without_a_fix(option, reason):
+    source = textwrap.dedent(f"""
+        import httpx
+
+        async def f(url):
+            async with httpx.AsyncClient({option}) as c:
+                return (await c.get(url)).status_code
+    """)
+    result = analyze_source(source, fix_level=FixLevel.UNSAFE)
+    [finding] = result.findings
+    assert finding.fix is FixSafety.NONE and reason in finding.reason
+    assert result.fixed_source is None
+
+
+def test_base_url_is_joined_like_httpx_and_call_options_win():
+    import httpx
+
+    source = textwrap.dedent("""
+        import httpx
+
+        async def f(item):
+            async with httpx.AsyncClient(base_url="https://api.example.com/v1", params={"k": "1"},
+                                         timeout=3, follow_redirects=True) as c:
+                return await c.get(f"/items/{item}", params={"q": "x"}, timeout=7)
+    """)
+    result = analyze_source(source, fix_level=FixLevel.UNSAFE)
+    [finding] = result.findings
+    assert finding.fix is FixSafety.UNSAFE and "redirect" in finding.reason
+    fixed = result.fixed_source
+    assert ('get(f"https://api.example.com/v1/items/{item}", params={"k": "1", "q": "x"}, timeout=7, '
+            'follow_redirects=True)') in fixed
+    # httpx's own merge gives the same URL.
+    merged = httpx.AsyncClient(base_url="https://api.example.com/v1")._merge_url("/items/3")
+    assert str(merged) == "https://api.example.com/v1/items/3"
+
+
+def test_several_requests_per_client_make_the_fix_unsafe_and_helpers_block_it():
+    source = textwrap.dedent("""
+        import httpx
+
+        async def both(a, b):
+            async with httpx.AsyncClient() as c:
+                return await c.get(a), await c.get(b)
+
+        async def handed(url):
+            async with httpx.AsyncClient() as c:
+                return await helper(c, url)
+    """)
+    findings = analyze_source(source, fix_level=FixLevel.UNSAFE).findings
+    assert [f.fix for f in findings] == [FixSafety.UNSAFE, FixSafety.NONE]
+    assert "cookie jar" in findings[0].reason
+    assert "passed to `helper()`" in findings[1].reason
