@@ -164,6 +164,11 @@ def _auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str) -> Op
     return value
 
 
+def map_auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str = "httpx") -> Optional[cst.BaseExpression]:
+    """A requests `auth=` value as httpx's (blockers/unsafe reasons land on `call`)."""
+    return _auth(value, call, lookup, target)
+
+
 def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxCall:
     """Translate one requests call into the httpx call that behaves the same."""
     signatures = MODULE_SIGNATURES if request.receiver.is_module else SESSION_SIGNATURES

@@ -32,6 +32,17 @@ def _self_attribute_uses(class_body: cst.CSTNode, attribute: str):
     return m.findall(class_body, matcher)
 
 
+def placeholder_statement() -> cst.SimpleStatementLine:
+    """What a block emptied by the migration keeps, saying where closing went."""
+    return cst.SimpleStatementLine(
+        body=[cst.Pass()],
+        trailing_whitespace=cst.TrailingWhitespace(
+            whitespace=cst.SimpleWhitespace("  "),
+            comment=cst.Comment("# the thread pool/session is gone; the HTTP client closes with aclose()"),
+        ),
+    )
+
+
 class _Remover(cst.CSTTransformer):
     def __init__(self, dead_statements: Set[cst.CSTNode]) -> None:
         super().__init__()
@@ -44,7 +55,7 @@ class _Remover(cst.CSTTransformer):
 
     def leave_IndentedBlock(self, original_node, updated_node):
         if not updated_node.body:
-            return updated_node.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+            return updated_node.with_changes(body=[placeholder_statement()])
         return updated_node
 
 

@@ -45,10 +45,15 @@ class CorePass:
         positions = wrapper.resolve(PositionProvider)
         sites: List[Site] = [site for site in detector.sites if context.reportable(site.rule_id, site.report_node)]
         planner = Planner(wrapper, settings)
+        planner.prepare(sites)
         plans = [planner.plan(site) for site in sites]
         _block_nested(plans, positions)
+        _tie_sessions(plans)
 
         chosen = [p for p in plans if _wanted(p.site, fix_level)]
+        # A session attribute becomes a client for all its calls or for none.
+        dropped = {id(p.session) for p in plans if p.session is not None and p not in chosen}
+        chosen = [p for p in chosen if p.session is None or id(p.session) not in dropped]
         fixed_source = None
         if chosen:
             fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
@@ -72,6 +77,22 @@ def _block_nested(plans: List[SitePlan], positions) -> None:
                 for p in (plan, other):
                     if reason not in p.site.blockers:
                         p.site.blockers.append(reason)
+
+
+def _tie_sessions(plans: List[SitePlan]) -> None:
+    """When one call on a Session attribute cannot be migrated, none of them can."""
+    groups = {}
+    for plan in plans:
+        if plan.session is not None:
+            groups.setdefault(id(plan.session), []).append(plan)
+    for members in groups.values():
+        blocked = [p for p in members if p.site.blockers]
+        if not blocked:
+            continue
+        reason = f"another call on `self.{members[0].session.attribute}` cannot be migrated, and the session must move whole"
+        for plan in members:
+            if not plan.site.blockers:
+                plan.site.blockers.append(reason)
 
 
 def _safety(site: Site) -> FixSafety:

@@ -15,6 +15,8 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProv
 
 from unfake_async.codemod import exceptions
 from unfake_async.codemod.arguments import HttpxCall, map_arguments
+from unfake_async.codemod.arguments import map_auth
+from unfake_async.codemod.session_attribute import SessionAttributeMigration, plan_session_attribute
 from unfake_async.codemod.executor_cap import executor_cap
 from unfake_async.codemod.names import resolved
 from unfake_async.codemod.sites import Site
@@ -39,6 +41,8 @@ class SitePlan:
     edits: Dict[cst.CSTNode, object] = field(default_factory=dict)
     tries: List[cst.Try] = field(default_factory=list)
     with_node: Optional[cst.With] = None
+    # Set when the call goes through a Session attribute that becomes the class's client.
+    session: Optional[SessionAttributeMigration] = None
 
 
 class Planner:
@@ -48,6 +52,34 @@ class Planner:
         self.scopes = wrapper.resolve(ScopeProvider)
         self._qnames = wrapper.resolve(QualifiedNameProvider)
         self.module = wrapper.module
+        self._sessions: Dict[tuple, SessionAttributeMigration] = {}
+        self._session_classes: Set[cst.ClassDef] = set()
+
+    def prepare(self, sites: List[Site]) -> None:
+        """Look at every site first: a Session attribute is migrated whole or not at all."""
+        receivers: Dict[tuple, Set[cst.CSTNode]] = {}
+        for site in sites:
+            receiver = site.request.receiver
+            if receiver.kind == "session-attribute" and site.class_def is not None:
+                receivers.setdefault((site.class_def, receiver.attribute), set()).add(receiver.expression)
+        if len({class_def for class_def, _ in receivers}) < len(receivers):
+            for key in list(receivers):
+                if sum(1 for other in receivers if other[0] is key[0]) > 1:
+                    migration = SessionAttributeMigration(key[1])
+                    migration.blockers.append("the class keeps more than one requests.Session; migrate them by hand")
+                    self._sessions[key] = migration
+        for key, nodes in receivers.items():
+            if key not in self._sessions:
+                self._sessions[key] = plan_session_attribute(
+                    key[0], key[1], nodes, self.parents, lambda node: resolved(self._qnames.get(node)),
+                    self.settings, self._map_auth
+                )
+            self._session_classes.add(key[0])
+
+    def _map_auth(self, value: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+        probe = HttpxCall(method="get", args=[])
+        mapped = map_auth(value, probe, self.qualified, self.settings.target)
+        return None if probe.blockers or probe.unsafe else mapped
 
     def qualified(self, node: cst.CSTNode) -> Set[str]:
         return {q.name for q in resolved(self._qnames.get(node))}
@@ -82,12 +114,26 @@ class Planner:
                 site.blockers.append("the `with requests.Session()` block is outside this function")
             plan.client = "session"
             return
+        if receiver.kind == "session-attribute" and (site.class_def, receiver.attribute) in self._sessions:
+            migration = self._sessions[(site.class_def, receiver.attribute)]
+            if not self._is_instance_method(site):
+                site.blockers.append("the Session attribute is used outside an instance method")
+            site.blockers.extend(b for b in migration.blockers if b not in site.blockers)
+            site.unsafe.extend(u for u in migration.unsafe if u not in site.unsafe)
+            plan.session = migration
+            plan.client = "class"
+            return
         if not receiver.is_module:
             site.blockers.append(
                 "the call goes through a requests.Session kept in a "
                 + ("attribute" if receiver.kind == "session-attribute" else "variable or parameter")
                 + "; migrate the session and its configuration to an httpx.AsyncClient by hand"
             )
+            return
+        if site.class_def in self._session_classes:
+            # The class's client carries the session's headers, auth and cookies; a plain
+            # requests.get() in the same class must not pick them up.
+            plan.client = "module"
             return
         plan.client = "class" if self._is_instance_method(site) else "module"
 

@@ -11,9 +11,11 @@ from typing import Dict, List, Optional, Sequence, Set
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod import cleanup
 from unfake_async.codemod import client as client_code
 from unfake_async.codemod import exceptions
 from unfake_async.codemod.plan import SitePlan
+from unfake_async.codemod.session_attribute import SessionAttributeMigration
 from unfake_async.settings import Settings
 
 
@@ -80,6 +82,9 @@ class Rewriter(cst.CSTTransformer):
             self._builders[node] = lambda updated, p=plan, o=node: replacement(p, o, parents, settings)
             for target, builder in plan.edits.items():
                 self._builders[target] = builder
+            if plan.session is not None:
+                for target, builder in plan.session.edits.items():
+                    self._builders[target] = builder
             if plan.with_node is not None:
                 self._with_nodes.add(plan.with_node)
             if plan.client == "class":
@@ -116,6 +121,11 @@ class Rewriter(cst.CSTTransformer):
             return builder(updated_node)
         return updated_node
 
+    def leave_IndentedBlock(self, original_node, updated_node):
+        if not updated_node.body:  # its only statement was the session's close()
+            return updated_node.with_changes(body=[cleanup.placeholder_statement()])
+        return updated_node
+
     def leave_ExceptHandler(self, original_node, updated_node):
         mapped = self._handlers.get(original_node)
         if mapped is None:
@@ -139,7 +149,8 @@ class Rewriter(cst.CSTTransformer):
             return updated_node
         caps = {plan.site.executor_cap for plan in plans if plan.site.executor_cap}
         cap = caps.pop() if self.settings.keep_concurrency_cap and len(caps) == 1 else None
-        return add_class_client(updated_node, self.settings, max_connections=cap)
+        session = next((plan.session for plan in plans if plan.session is not None), None)
+        return add_class_client(updated_node, self.settings, max_connections=cap, session=session)
 
     def leave_Module(self, original_node, updated_node):
         if self.needs_module_client:
@@ -196,7 +207,8 @@ def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
     return None
 
 
-def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connections: Optional[str] = None) -> cst.ClassDef:
+def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connections: Optional[str] = None,
+                     session: Optional[SessionAttributeMigration] = None) -> cst.ClassDef:
     """Give the class a lazily created client, aclose() and async-with support, once."""
     getter = _method(class_def, settings.client_getter)
     if getter is not None:
@@ -217,7 +229,10 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connection
         body = body[:docstring] + plain + body[docstring:]
     new_members: List[cst.BaseStatement] = []
     new_members += client_code.parse_statements(
-        client_code.class_getter_code(settings, max_connections=cap)
+        client_code.class_getter_code(
+            settings, max_connections=cap, keep_cookies=session is not None,
+            options=session.client_options if session is not None else (),
+        )
     )
     aclose = _method(class_def, "aclose")
     if aclose is None:
@@ -225,7 +240,8 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connection
     else:
         index = body.index(aclose)
         extra = client_code.parse_statements(client_code.class_close_statements(settings))
-        body[index] = aclose.with_changes(body=aclose.body.with_changes(body=list(aclose.body.body) + extra))
+        kept = [statement for statement in aclose.body.body if not m.matches(statement, m.SimpleStatementLine(body=[m.Pass()]))]
+        body[index] = aclose.with_changes(body=aclose.body.with_changes(body=kept + extra))
     if _method(class_def, "__aenter__") is None:
         new_members += client_code.parse_statements(client_code.AENTER_CODE)
     aexit = _method(class_def, "__aexit__")
