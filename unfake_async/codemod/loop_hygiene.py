@@ -84,25 +84,31 @@ class _Lazy:
 
 
 def _loops_the_core_removes(context: PassContext) -> Set[cst.Call]:
-    """`asyncio.get_event_loop()` calls whose loop only offloads requests calls the core migrates.
+    """`asyncio.get_event_loop()` calls whose loop only offloads requests calls the core migrates
+    (UFA001) or sync helpers that UFA008 makes async.
 
     `loop = asyncio.get_event_loop()` followed by `await loop.run_in_executor(None, requests.get,
     url)` is one UFA001 finding: its fix removes the loop line, so UFA009 stays quiet about it."""
     from unfake_async.codemod.detect import Detector
     from unfake_async.rules import ufa001_run_in_executor
 
-    if not context.settings.rule_enabled("UFA001"):
-        return set()
-    detector = Detector(context.settings, [ufa001_run_in_executor])
+    detector = Detector(context.settings, [ufa001_run_in_executor] if context.settings.rule_enabled("UFA001") else [])
     context.wrapper.visit(detector)
     loop_uses = {
         site.report_node.func.value for site in detector.sites
         if not site.blockers and context.reportable(site.rule_id, site.report_node)
     }
+    offloads = [site.report_node for site in detector.sites]
+    if "run_in_executor" in context.source:
+        from unfake_async.codemod.sync_helpers import migratable_offloads
+
+        helper_calls = migratable_offloads(context)
+        loop_uses |= {call.func.value for call in helper_calls if isinstance(call.func, cst.Attribute)}
+        offloads += [call for call in helper_calls if isinstance(call.func, cst.Attribute)]
     scopes = context.wrapper.resolve(ScopeProvider)
     owned: Set[cst.Call] = set()
-    for site in detector.sites:
-        receiver = site.report_node.func.value
+    for offload in offloads:
+        receiver = offload.func.value
         scope = scopes.get(receiver)
         if not isinstance(receiver, cst.Name) or scope is None:
             continue

@@ -121,10 +121,12 @@ def pass_order() -> List[ModulePass]:
     from unfake_async.codemod.streaming import StreamingPass
     from unfake_async.codemod.loop_hygiene import LoopHygienePass
     from unfake_async.codemod.sync_clients import SyncClientsPass
+    from unfake_async.codemod.sync_helpers import SyncHelperPass
 
     # SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
     # PerCallClientPass then moves to the shared client: it must come first.
-    return [SyncClientsPass(), PerCallClientPass(), StreamingPass(), CorePass(), LoopHygienePass()]
+    # SyncHelperPass makes helpers `async def` whose requests calls CorePass then migrates.
+    return [SyncHelperPass(), SyncClientsPass(), PerCallClientPass(), StreamingPass(), CorePass(), LoopHygienePass()]
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:

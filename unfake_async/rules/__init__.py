@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Dict, List
 
 from unfake_async.rules import ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call
-from unfake_async.rules import ufa005_sync_httpx, ufa006_sync_urllib, ufa009_get_event_loop, ufa010_time_sleep
+from unfake_async.rules import ufa005_sync_httpx, ufa006_sync_urllib, ufa008_sync_helper
+from unfake_async.rules import ufa009_get_event_loop, ufa010_time_sleep
 from unfake_async.rules import ufa004_per_call_client, ufa007_blocking_stream
 from unfake_async.rules.base import Example, Rule
 
@@ -14,6 +15,7 @@ CALL_RULE_MODULES = (ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_c
 ALL_RULES: List[Rule] = [module.RULE for module in CALL_RULE_MODULES]
 ALL_RULES += [ufa004_per_call_client.RULE, ufa007_blocking_stream.RULE]  # per-call clients, streams (issue 7)
 ALL_RULES += [ufa005_sync_httpx.RULE, ufa006_sync_urllib.RULE]  # other sync HTTP clients (issue 7)
+ALL_RULES += [ufa008_sync_helper.RULE]  # sync helpers behind an executor (issue 7)
 ALL_RULES += [ufa009_get_event_loop.RULE, ufa010_time_sleep.RULE]  # loop hygiene (issue 7)
 
 
