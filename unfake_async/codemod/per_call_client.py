@@ -275,8 +275,14 @@ class _Rewriter(cst.CSTTransformer):
         if items:
             items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             return updated_node.with_changes(items=items)
-        body = list(updated_node.body.body)
-        leading = [line for line in updated_node.leading_lines]
+        suite = updated_node.body
+        leading = list(updated_node.leading_lines)
+        if isinstance(suite, cst.SimpleStatementSuite):  # `async with ... as c: return ...`
+            body = [cst.SimpleStatementLine(body=suite.body)]
+        else:
+            body = list(suite.body)
+            if suite.header.comment is not None:  # `async with ... as c:  # why` keeps its comment
+                leading.append(cst.EmptyLine(comment=suite.header.comment))
         body[0] = body[0].with_changes(leading_lines=leading + list(body[0].leading_lines))
         return cst.FlattenSentinel(body)
 
