@@ -240,11 +240,21 @@ def _analyze_one(task, analyze: AnalyzeFunction):
     try:
         return analyze(text, path=path, settings=settings, fix_level=fix_level)
     except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the run
-        return describe_failure(exc)
+        return describe_failure(exc, text)
 
 
-def describe_failure(exc: BaseException) -> str:
-    """One line for a parse or transform failure (libcst syntax errors carry a position)."""
+def describe_failure(exc: BaseException, text: Optional[str] = None) -> str:
+    """One line for a parse or transform failure.
+
+    LibCST's parser often reports the token after the mistake (`def f(:` as "4:4 expected one of
+    ), *, NAME"), so with the text at hand Python's own parser names the place and the problem.
+    """
+    if type(exc).__name__ == "ParserSyntaxError" and text is not None:
+        python_says = _python_syntax_error(text)
+        if python_says is not None:
+            return python_says
+        return ("syntax this tool's parser (LibCST) does not support yet; file left untouched "
+                f"({_first_line(getattr(exc, 'message', str(exc)))})")
     if type(exc).__name__ == "ParserSyntaxError":
         line, column = getattr(exc, "raw_line", None), getattr(exc, "raw_column", None)
         message = getattr(exc, "message", str(exc)).strip().splitlines()[0]
@@ -253,6 +263,25 @@ def describe_failure(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     detail = f": {text[0]}" if text else ""
     return f"internal error while analysing ({type(exc).__name__}{detail}); file left untouched"
+
+
+def _python_syntax_error(text: str) -> Optional[str]:
+    """Python's verdict on `text`: "syntax error at L:C: message", or None when it parses."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        where = f" at {exc.lineno}:{exc.offset}" if exc.lineno and exc.offset else ""
+        return f"syntax error{where}: {_first_line(exc.msg or 'invalid syntax')}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return f"syntax error: {type(exc).__name__}: {_first_line(str(exc))}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 # -- per-file settings -------------------------------------------------------------------------
