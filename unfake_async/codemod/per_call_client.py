@@ -49,14 +49,17 @@ AIOHTTP_REASON = (
 
 @dataclass
 class ClientBlock:
-    """One `async with <client>(...) as name:` in an async function, and what it sends."""
+    """One `async with <client>(...) as name:` (or `name = <client>(...)`) in an async function,
+    and what it sends."""
 
-    with_node: cst.With
-    item: cst.WithItem
+    # The `async with` statement, or for `name = <client>(...)` the function (the client's span).
+    with_node: cst.CSTNode
+    item: Optional[cst.WithItem]
     library: str
     function: cst.FunctionDef
     class_def: Optional[cst.ClassDef]
     in_loop: bool
+    assigned: Optional[cst.Assign] = None
     calls: List[cst.Call] = field(default_factory=list)
     repeated: bool = False
     escapes: bool = False
@@ -65,7 +68,11 @@ class ClientBlock:
 
     @property
     def constructor(self) -> cst.Call:
-        return self.item.item
+        return self.assigned.value if self.assigned is not None else self.item.item
+
+    @property
+    def name(self) -> cst.Name:
+        return self.assigned.targets[0].target if self.assigned is not None else self.item.asname.name
 
     @property
     def safety(self) -> FixSafety:
@@ -118,8 +125,21 @@ class _Finder(cst.CSTVisitor):
             library = self._library(item.item)
             if library is None or item.asname is None or not isinstance(item.asname.name, cst.Name):
                 continue
-            class_def = self.scopes[-2] if len(self.scopes) >= 2 and isinstance(self.scopes[-2], cst.ClassDef) else None
-            self.blocks.append(ClientBlock(node, item, library, function, class_def, self._in_loop(node, function)))
+            self.blocks.append(ClientBlock(node, item, library, function, self._class(), self._in_loop(node, function)))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        function = self.scopes[-1] if self.scopes else None
+        if not isinstance(function, cst.FunctionDef) or function.asynchronous is None:
+            return
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        library = self._library(node.value)
+        if library is not None:
+            self.blocks.append(ClientBlock(function, None, library, function, self._class(),
+                                           self._in_loop(node, function), assigned=node))
+
+    def _class(self) -> Optional[cst.ClassDef]:
+        return self.scopes[-2] if len(self.scopes) >= 2 and isinstance(self.scopes[-2], cst.ClassDef) else None
 
     def _library(self, node: cst.BaseExpression) -> Optional[str]:
         if not isinstance(node, cst.Call):
@@ -160,7 +180,7 @@ class _Analyser:
         self.scopes = wrapper.resolve(ScopeProvider)
 
     def analyse(self, block: ClientBlock) -> None:
-        name_node = block.item.asname.name
+        name_node = block.name
         scope = self.scopes.get(name_node)
         assignments = [a for a in scope.assignments[name_node.value] if a.node is name_node] if scope else []
         if len(scope.assignments[name_node.value]) > 1 if scope else False:
@@ -180,6 +200,8 @@ class _Analyser:
         if isinstance(parent, cst.Attribute) and parent.value is node:
             grandparent = self.parents.get(parent)
             method = parent.attr.value
+            if block.assigned is not None and method in ("aclose", "close") and isinstance(grandparent, cst.Call):
+                return  # the hand-written end of the client's life
             if isinstance(grandparent, cst.Call) and grandparent.func is parent and method in opts.REQUEST_METHODS:
                 block.calls.append(grandparent)
                 if self._repeats(grandparent, block.with_node):
@@ -192,6 +214,9 @@ class _Analyser:
         if isinstance(parent, (cst.Return, cst.Yield, cst.Assign, cst.AnnAssign, cst.AugAssign, cst.Element,
                                cst.DictElement, cst.StarredElement, cst.NamedExpr, cst.Global, cst.Nonlocal)):
             block.escapes = True
+            return
+        if isinstance(parent, cst.Arg) and block.assigned is not None:
+            block.escapes = True  # no `async with` bounds its life: the callee may keep it
             return
         if isinstance(parent, cst.Arg):
             call = self.parents.get(parent)
@@ -251,7 +276,7 @@ class _Rewriter(cst.CSTTransformer):
     def __init__(self, blocks: List[ClientBlock], clients: Dict[int, cst.BaseExpression],
                  options: Dict[int, opts.ClientOptions], target: str) -> None:
         super().__init__()
-        self.items = {id(b.item): b for b in blocks}
+        self.items = {id(b.item): b for b in blocks if b.item is not None}
         self.withs = {id(b.with_node) for b in blocks}
         self.calls = {}
         for block in blocks:
@@ -333,8 +358,14 @@ class PerCallClientPass:
 
     @staticmethod
     def _check_items(block: ClientBlock) -> None:
+        if block.assigned is not None:
+            block.blockers.append(
+                "the client is created and closed by hand; move its requests to the shared client (or at least "
+                "an `async with` block, which this rule fixes) by hand"
+            )
+            return
         others = [item for item in block.with_node.items if item is not block.item]
-        name = block.item.asname.name.value
+        name = block.name.value
         for item in others:
             uses_client = bool(m.findall(item.item, m.Attribute(value=m.Name(name))))
             if not uses_client:
