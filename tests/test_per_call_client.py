@@ -151,3 +151,18 @@ def test_several_requests_per_client_make_the_fix_unsafe_and_helpers_block_it():
     assert [f.fix for f in findings] == [FixSafety.UNSAFE, FixSafety.NONE]
     assert "cookie jar" in findings[0].reason
     assert "passed to `helper()`" in findings[1].reason
+
+
+def test_a_base_url_from_a_variable_is_reported_not_joined():
+    source = textwrap.dedent("""
+        import httpx
+
+        async def b(url):
+            async with httpx.AsyncClient(base_url=url) as c:
+                r = await c.get("/a")
+            return r
+    """)
+    result = analyze_source(source, fix_level=FixLevel.UNSAFE)
+    [finding] = result.findings
+    assert finding.fix is FixSafety.NONE and "base_url= is not a string literal" in finding.reason
+    assert result.fixed_source is None

@@ -180,6 +180,8 @@ def per_call_arguments(call: cst.Call, method: str, options: ClientOptions, targ
     args = list(call.args)
     given = {arg.keyword.value: index for index, arg in enumerate(args) if arg.keyword is not None}
     base = options.values.get("base_url")
+    if base is not None and _literal_text(base) is None:
+        return edit  # read_options already says why (not a literal): nothing to join
     if base is not None:
         url_index = given.get("url", 1 if method in METHOD_FIRST else 0)
         if url_index >= len(args):
