@@ -106,8 +106,8 @@ def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX
 POOLED_TRANSPORT_CODE = '''
 
 class _PooledTransport({httpx}.AsyncBaseTransport):
-    """Spreads requests over small connection pools used in turn; a request beyond a pool's size
-    waits on a semaphore (cheap) instead of inside the pool (slow, and it times out)."""
+    """Spreads requests over small connection pools, each behind a semaphore: a request beyond a
+    pool's size waits on the semaphore (cheap) instead of inside the pool (slow, and it times out)."""
 
     def __init__(self, max_connections: int, pool_size: int = {pool_size}) -> None:
         tls = {httpx}.create_ssl_context()  # one CA bundle load for all pools
@@ -118,23 +118,33 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
             pool = {httpx}.AsyncHTTPTransport(verify=tls, limits=limits)
             self._pools.append((pool, asyncio.Semaphore(size)))
             max_connections -= size
-        self._turn = 0
+        self._busy = [0] * len(self._pools)
 
     async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
-        self._turn = (self._turn + 1) % len(self._pools)
-        pool, slots = self._pools[self._turn]
-        pool_timeout = request.extensions.get("timeout", {{}}).get("pool")
+        # The least busy pool: one-at-a-time requests reuse one connection, concurrent ones spread.
+        index = min(range(len(self._pools)), key=self._busy.__getitem__)
+        pool, slots = self._pools[index]
+        self._busy[index] += 1
         try:
-            await asyncio.wait_for(slots.acquire(), pool_timeout)
-        except asyncio.TimeoutError:
-            raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+            pool_timeout = request.extensions.get("timeout", {{}}).get("pool")
+            try:
+                await asyncio.wait_for(slots.acquire(), pool_timeout)
+            except asyncio.TimeoutError:
+                raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+        except BaseException:
+            self._busy[index] -= 1
+            raise
         try:
             response = await pool.handle_async_request(request)
         except BaseException:
-            slots.release()
+            self._release(index)
             raise
-        response.stream = _SlotReleasingStream(response.stream, slots)
+        response.stream = _SlotReleasingStream(response.stream, lambda: self._release(index))
         return response
+
+    def _release(self, index: int) -> None:
+        self._busy[index] -= 1
+        self._pools[index][1].release()
 
     async def aclose(self) -> None:
         for pool, _ in self._pools:
@@ -142,11 +152,11 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
 
 
 class _SlotReleasingStream({httpx}.AsyncByteStream):
-    """Gives the semaphore slot back once the response is closed (read in full or not)."""
+    """Gives the pool slot back once the response is closed (read in full or not)."""
 
-    def __init__(self, stream: {httpx}.AsyncByteStream, slots: asyncio.Semaphore) -> None:
+    def __init__(self, stream: {httpx}.AsyncByteStream, release) -> None:
         self._stream = stream
-        self._slots: "asyncio.Semaphore | None" = slots
+        self._release = release
 
     async def __aiter__(self):
         async for chunk in self._stream:
@@ -156,9 +166,9 @@ class _SlotReleasingStream({httpx}.AsyncByteStream):
         try:
             await self._stream.aclose()
         finally:
-            if self._slots is not None:
-                self._slots.release()
-                self._slots = None
+            if self._release is not None:
+                self._release, release = None, self._release
+                release()
 '''
 
 
