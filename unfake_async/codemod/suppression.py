@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional, Set
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+# Codes may be prefixes (`# noqa: UFA` silences every UFA rule, like `--ignore UFA`); a prefix must
+# not fall back to a bare `# noqa`, which would silence other tools' codes on the line too.
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[\s,]+[A-Z]+[0-9]*)*))?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*unfake-async:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
 _SKIP_FILE = re.compile(r"^\s*#\s*unfake-async:\s*skip-file\b", re.IGNORECASE | re.MULTILINE)
 
