@@ -105,3 +105,30 @@ def test_gather_beyond_the_pool_never_times_out_waiting_for_a_connection(http_se
     # timeout must not turn that wait into PoolTimeout (requests' timeout has no pool part).
     url = http_server.url("/slow?delay=0.3")
     assert asyncio.run(_gather(module, url, 250)) == [200] * 250
+
+
+MERGED_QUERY = '''
+import requests
+
+
+async def search(url, page):
+    r = requests.get(url, params={"page": page, "skip": None})
+    return r.json()["query"]
+'''
+
+
+def test_params_merge_with_a_query_already_in_the_url(http_server):  # noqa: F811
+    migrated_source = _migrate(MERGED_QUERY)
+    assert "copy_merge_params" in migrated_source
+    before, after = _load(MERGED_QUERY, "merge_before"), _load(migrated_source, "merge_after")
+    url = http_server.url("/json?q=cats")
+
+    async def both(module):
+        try:
+            return await module.search(url, 2)
+        finally:
+            if hasattr(module, "aclose_http_client"):
+                await module.aclose_http_client()
+
+    assert asyncio.run(both(before)) == {"q": ["cats"], "page": ["2"]}
+    assert asyncio.run(both(after)) == asyncio.run(both(before))

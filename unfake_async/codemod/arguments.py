@@ -229,7 +229,12 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             elif not _is_none(value):
                 call.unsafe.append("params= values of None are sent as `key=` by httpx (requests drops them)")
             if not _url_has_no_query(url) and not _is_none(value):
-                call.unsafe.append("params= replaces a query string already in the URL under httpx (requests merges)")
+                # httpx's params= replaces a query already in the URL; requests appends to it.
+                url = cst.parse_expression(
+                    f"{target}.URL({cst.Module([]).code_for_node(url)}).copy_merge_params({cst.Module([]).code_for_node(value)})"
+                )
+                call.unsafe.append("a key both in the URL's query and in params= is now sent once (httpx merges by key)")
+                continue
             kwargs.append(("params", value))
         elif name == "data":
             if _is_none(value):
