@@ -205,6 +205,17 @@ class Planner:
         parent = self.parents.get(attribute)
         if name in UNSUPPORTED_ATTRIBUTES:
             site.blockers.append(UNSUPPORTED_ATTRIBUTES[name])
+        elif name == "text":
+            _add(site.notes, "r.text: a text/* response without a charset decodes as UTF-8 in httpx "
+                             "(ISO-8859-1 in requests); pass default_encoding= to the client if that matters")
+        elif name == "encoding" and isinstance(parent, cst.AssignTarget):
+            _add(site.unsafe, "setting r.encoding after r.text was read raises ValueError in httpx; "
+                              "keep the assignment before the first .text")
+        elif name == "headers" and not isinstance(parent, (cst.Subscript,)) and not (
+            isinstance(parent, cst.Attribute) and parent.attr.value == "get"
+        ):
+            _add(site.notes, "r.headers: iterating or dict() gives lowercase names in httpx "
+                             "(requests keeps the server's case)")
         elif name == "ok":
             tight = isinstance(parent, (cst.Attribute, cst.Subscript, cst.Comparison, cst.BinaryOperation, cst.Call)) or (
                 isinstance(parent, cst.UnaryOperation) and not isinstance(parent.operator, cst.Not)
@@ -266,6 +277,11 @@ class Planner:
                 "requests exceptions raised here can reach callers, who may catch requests.RequestException; "
                 "they now get httpx exceptions"
             )
+
+
+def _add(reasons: List[str], reason: str) -> None:
+    if reason not in reasons:
+        reasons.append(reason)
 
 
 def _in_body(node: cst.Try, child: cst.CSTNode) -> bool:
