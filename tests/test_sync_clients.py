@@ -155,10 +155,32 @@ def test_urllib_is_reported_with_the_rewrite():
     ("from urllib.request import urlopen\n", True),
     ("import urllib.parse\nurllib.parse.quote('x')\n", False),
     ("import time\ntime.monotonic()\n", False),
-    ("import time\ntime.sleep(1)\n", True),
+    ("import time\ndef sync():\n    time.sleep(1)\n", False),
+    ("import time\n", True),  # the sleep below is in the async def
 ])
 def test_prefilter_lets_these_libraries_through(text, expected):
-    assert prefilter.might_match(text + "async def f():\n    pass\n") is expected
+    assert prefilter.might_match(text + "async def f():\n    x = 1\n\n    time.sleep(1)\n" if text == "import time\n"
+                                 else text + "async def f():\n    pass\n") is expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("import time\nasync def f(\n    a,\n):\n    if a:\n        time.sleep(1)\n", True),
+    ("from time import sleep\nclass A:\n    async def f(self):\n        sleep(1)\n", True),
+    ("from time import sleep as nap\nasync def f():\n    nap(1)\n", True),
+    ("import time\nasync def f():\n    await asyncio.sleep(1)\ndef g():\n    time.sleep(1)\n", False),
+    ("import asyncio\nasync def f():\n    return asyncio.get_event_loop()\n", True),
+    ("import asyncio\ndef f():\n    return asyncio.get_event_loop()\nasync def g():\n    pass\n", False),
+])
+def test_prefilter_wants_sleep_and_get_event_loop_inside_async_def(text, expected):
+    assert prefilter.might_match(text) is expected
+
+
+def test_prefilter_regex_on_big_files():
+    """A 20,000-line async def with a sync sleep after it: rejected (in milliseconds; a regex
+    that backtracked would hang here rather than fail)."""
+    text = "async def f():\n" + "    x = 1\n" * 20_000 + "def g():\n    time.sleep(1)\n"
+    assert not prefilter.might_match("import time\n" + text)
+    assert prefilter.might_match("import time\n" + text.replace("def g():\n    time", "    time"))
 
 
 def test_fix_is_idempotent():

@@ -33,10 +33,15 @@ class ModuleView:
         """Qualified names of `node` that come from an import (`time.sleep` for `from time import sleep`)."""
         return names.imported_names(self.lookup, node)
 
+    def nodes(self, kind: type) -> Iterator[cst.CSTNode]:
+        """Every node of `kind` in the module. Read off the parent map the metadata already
+        built: a matcher walk (`m.findall`) costs as much as computing the metadata again."""
+        for node in self.parents:
+            if isinstance(node, kind):
+                yield node
+
     def calls(self) -> Iterator[cst.Call]:
-        for call in m.findall(self.module, m.Call()):
-            if isinstance(call, cst.Call):
-                yield call
+        return self.nodes(cst.Call)  # type: ignore[return-value]
 
     def innermost_scope(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The function, lambda or class whose body holds `node` (None at module level)."""

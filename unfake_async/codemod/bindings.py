@@ -9,7 +9,7 @@ use counts, like flake8-async's ASYNC212 (`c: urllib3.PoolManager = ...; c.reque
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Set
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -33,6 +33,7 @@ class BindingResolver:
         self.view = view
         self._scopes = view.wrapper.resolve(ScopeProvider)
         self._positions = view.wrapper.resolve(PositionProvider)
+        self._attributes: Dict[Tuple[int, str], Optional[Binding]] = {}
 
     def of(self, receiver: cst.BaseExpression) -> Optional[Binding]:
         """The binding of `receiver` (a name, `self.attr`, or a constructor call), or None."""
@@ -95,7 +96,12 @@ class BindingResolver:
         class_def = self._class_of(attribute)
         if class_def is None:
             return None
-        name = attribute.attr.value
+        key = (id(class_def), attribute.attr.value)
+        if key not in self._attributes:
+            self._attributes[key] = self._attribute_in(class_def, attribute.attr.value)
+        return self._attributes[key]
+
+    def _attribute_in(self, class_def: cst.ClassDef, name: str) -> Optional[Binding]:
         types: Set[str] = set()
         found = False
         for statement in _class_statements(class_def):

@@ -35,6 +35,8 @@ class LoopHygienePass:
     rule_ids = ("UFA009", "UFA010")
 
     def run(self, context: PassContext) -> PassOutcome:
+        if "sleep" not in context.source and "get_event_loop" not in context.source:
+            return PassOutcome()
         view = ModuleView(context.wrapper)
         findings = []
         edits: Dict[cst.CSTNode, Callable] = {}

@@ -24,6 +24,11 @@ REQUIRED_PATTERNS: List[Tuple[str, str]] = [
     ("async", r"\basync\b"),
 ]
 
+# The start of a line indented under an `async def` (its block: deeper-indented lines, blank
+# lines and the `)` closing a multi-line signature), up to where the trigger must follow. The
+# alternatives cannot match the same text, so the regex runs in linear time.
+_IN_ASYNC_DEF = r"^([ \t]*)async[ \t]+def\b[^\n]*\n(?:[ \t]*\n|\1[ \t]+\S[^\n]*\n|\1\)[^\n]*\n)*?\1[ \t]+(?=\S)[^\n]*?"
+
 # An import of a blocking HTTP library, one entry per library. Each matches the statement at
 # the start of a line, in every import form: `import requests`, `import os, requests`,
 # `import requests as rq`, `import requests.api`, `from requests import get`,
@@ -32,15 +37,16 @@ TRIGGER_PATTERNS: List[Tuple[str, str]] = [
     ("requests", r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)"),
     # Issue 7, helper A: aiohttp.ClientSession per call (UFA004; httpx's pattern serves its clients).
     ("aiohttp", r"^[ \t]*(?:import[ \t]+[^#\n]*\baiohttp\b|from[ \t]+aiohttp\b)"),
-    # Issue 7, helper A: aiohttp.ClientSession per call (UFA004; httpx's pattern serves its clients).
-    ("aiohttp", r"^[ \t]*(?:import[ \t]+[^#\n]*\baiohttp\b|from[ \t]+aiohttp\b)"),
     # Issue 7, helper B: sync httpx/httpx2 (UFA005), urllib3 and urlopen (UFA006), time.sleep (UFA010),
     # get_event_loop (UFA009). The literal gates keep `import time`/`import urllib.parse` cheap.
     ("httpx", r"^[ \t]*(?:import[ \t]+[^#\n]*\bhttpx2?\b|from[ \t]+httpx2?\b)"),
     ("urllib3", r"^[ \t]*(?:import[ \t]+[^#\n]*\burllib3\b|from[ \t]+urllib3\b)"),
     ("urlopen", r"^[ \t]*(?:import[ \t]+[^#\n]*\burllib\b|from[ \t]+urllib\b)"),
-    ("sleep", r"^[ \t]*(?:import[ \t]+[^#\n]*\btime\b|from[ \t]+time[ \t]+import\b)"),
-    ("get_event_loop", r"\bget_event_loop\b"),
+    # time.sleep and get_event_loop are common in sync code next to async code (Django's tests):
+    # they count only on a line indented under an `async def` (or with an aliased time import).
+    ("sleep", _IN_ASYNC_DEF + r"(?:\btime\.sleep\(|(?<![\w.])sleep\()"
+              r"|^[ \t]*(?:import[ \t]+time[ \t]+as|from[ \t]+time[ \t]+import[^#\n]*\bsleep[ \t]+as)\b"),
+    ("get_event_loop", _IN_ASYNC_DEF + r"\bget_event_loop\("),
 ]
 
 

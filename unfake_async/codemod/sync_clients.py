@@ -117,6 +117,8 @@ class SyncClientsPass:
     rule_ids = ("UFA005", "UFA006")
 
     def run(self, context: PassContext) -> PassOutcome:
+        if not any(library in context.source for library in ("httpx", "urllib")):
+            return PassOutcome()  # nothing can resolve to these libraries without naming them
         view = ModuleView(context.wrapper)
         finder = _Finder(view, context)
         every = finder.hits()

@@ -68,6 +68,8 @@ class SyncHelperPass:
     rule_ids = (RULE_ID,)
 
     def run(self, context: PassContext) -> PassOutcome:
+        if "requests" not in context.source:
+            return PassOutcome()  # a helper can only call requests if the module imports it
         view = ModuleView(context.wrapper)
         finder = _Finder(view, context)
         helpers = finder.helpers()
@@ -97,7 +99,7 @@ class SyncHelperPass:
 def migratable_offloads(context: PassContext) -> Set[cst.Call]:
     """The offload calls this pass rewrites at the unsafe level (for UFA009, which leaves the
     loop getters of these calls alone: the rewrite removes them)."""
-    if not context.settings.rule_enabled(RULE_ID):
+    if not context.settings.rule_enabled(RULE_ID) or "requests" not in context.source:
         return set()
     view = ModuleView(context.wrapper)
     finder = _Finder(view, context)
@@ -213,15 +215,15 @@ def _check_helper(helper: Helper, finder: _Finder) -> None:
 def _method_references(helper: Helper, view: ModuleView) -> Optional[str]:
     name = helper.definition.name.value
     class_name = helper.class_def.name.value
-    for class_def in m.findall(view.module, m.ClassDef()):
+    for class_def in view.nodes(cst.ClassDef):
         if class_def is helper.class_def:
             continue
         based = any(m.matches(base.value, m.Name(class_name) | m.Attribute(attr=m.Name(class_name))) for base in class_def.bases)
         if based and any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in class_def.body.body):
             return f"`{name}` is overridden in subclass `{class_def.name.value}`"
     offloaded = {id(use.func) for use in helper.uses}
-    for attribute in m.findall(view.module, m.Attribute(attr=m.Name(name))):
-        if id(attribute) in offloaded:
+    for attribute in view.nodes(cst.Attribute):
+        if attribute.attr.value != name or id(attribute) in offloaded:
             continue
         if not m.matches(attribute.value, m.Name("self")):
             return f"`{name}` is used on another object (`{code(attribute)}`)"
@@ -237,7 +239,8 @@ def _method_references(helper: Helper, view: ModuleView) -> Optional[str]:
 def _function_references(helper: Helper, finder: _Finder) -> Optional[str]:
     view, definition = finder.view, helper.definition
     name = definition.name.value
-    exported = m.findall(view.module, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))]))
+    exported = [small for statement in view.module.body if isinstance(statement, cst.SimpleStatementLine)
+                for small in statement.body if m.matches(small, m.Assign(targets=[m.AssignTarget(m.Name("__all__"))]))]
     if any(m.findall(a.value, m.SimpleString(value=f'"{name}"') | m.SimpleString(value=f"'{name}'")) for a in exported):
         return f"`{name}` is exported in `__all__`"
     scope = finder.scopes.get(definition)
