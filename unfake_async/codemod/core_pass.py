@@ -147,7 +147,7 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     _schedule_unused_imports(context, module)
     module = AddImportsVisitor(context).transform_module(module)
     module = RemoveImportsVisitor(context).transform_module(module)
-    return module.code
+    return rewriter.add_client_code(module).code
 
 
 def _cleanup_candidates(chosen: List[SitePlan]):

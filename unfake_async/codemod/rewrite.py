@@ -152,12 +152,14 @@ class Rewriter(cst.CSTTransformer):
         session = next((plan.session for plan in plans if plan.session is not None), None)
         return add_class_client(updated_node, self.settings, max_connections=cap, session=session)
 
-    def leave_Module(self, original_node, updated_node):
+    def add_client_code(self, module: cst.Module) -> cst.Module:
+        """Insert the module-level client code this rewrite needs. Called after the import fixes:
+        the generated code is long, and import bookkeeping over it costs more than all the rest."""
         if self.needs_module_client:
-            return add_module_client(updated_node, self.settings, self.module_cap)
+            return add_module_client(module, self.settings, self.module_cap)
         if self._classes or self._with_nodes:
-            return add_client_factory(updated_node, self.settings)
-        return updated_node
+            return add_client_factory(module, self.settings)
+        return module
 
 
 def _top_level_function(module: cst.Module, name: str) -> Optional[int]:

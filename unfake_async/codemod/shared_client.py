@@ -50,15 +50,15 @@ def ensure_clients(module: cst.Module, settings: Settings, *, module_client: boo
     """Add the module-level client (when `module_client`) and a client to each top-level class
     named in `class_names`, plus the imports they need. Idempotent."""
     class_names = list(class_names)
-    if class_names:
-        module = module.visit(_AddClients(settings, class_names))
-    if module_client:
-        module = add_module_client(module, settings)
-    elif class_names:
-        module = add_client_factory(module, settings)
     if not module_client and not class_names:
         return module
+    # Imports first: import bookkeeping over the long generated code would cost more than the rest.
     context = CodemodContext()
     for name, obj in client_imports(settings):
         AddImportsVisitor.add_needed_import(context, name, obj)
-    return AddImportsVisitor(context).transform_module(module)
+    module = AddImportsVisitor(context).transform_module(module)
+    if class_names:
+        module = module.visit(_AddClients(settings, class_names))
+    if module_client:
+        return add_module_client(module, settings)
+    return add_client_factory(module, settings)
