@@ -151,3 +151,12 @@ def test_an_excluded_directory_named_explicitly_is_walked_with_excludes_below_it
     assert rel == [".venv/lib/site-packages/pkg/mod.py"]
     rel, _ = found(tmp_path)
     assert rel == ["src/a.py"]
+
+
+def test_invalid_gitignore_line_is_skipped_like_git_does(tmp_path):
+    """black's own test data has a .gitignore with a lone `!`: pathspec raises on it, git ignores
+    the line. The run must go on, and the file's valid patterns still apply."""
+    make(tmp_path, "keep.py", "skip.py")
+    (tmp_path / ".gitignore").write_text("!\nskip.py\n")
+    rel, result = found(tmp_path)
+    assert rel == ["keep.py"] and result.errors == []

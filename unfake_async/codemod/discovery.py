@@ -240,11 +240,27 @@ class _Walker:
             spec = None
             try:
                 with open(os.path.join(directory, ".gitignore"), encoding="utf-8") as handle:
-                    spec = pathspec.GitIgnoreSpec.from_lines(handle)
+                    spec = _gitignore_spec(handle.read().splitlines())
             except (OSError, UnicodeDecodeError):
                 pass
             self._gitignores[directory] = spec
         return self._gitignores[directory]
+
+
+def _gitignore_spec(lines: List[str]) -> pathspec.GitIgnoreSpec:
+    """The spec of a .gitignore, skipping lines pathspec rejects (a lone `!`), as git does,
+    instead of failing the whole run over one project's odd .gitignore."""
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # noqa: BLE001 - pathspec's error classes differ between versions
+        valid = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except Exception:  # noqa: BLE001
+                continue
+            valid.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(valid)
 
 
 def _real(path: str) -> str:
