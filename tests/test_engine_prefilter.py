@@ -40,10 +40,10 @@ def test_files_that_cannot_match_are_rejected(text):
 
 
 def test_trigger_list_is_extensible(monkeypatch):
-    text = "import httpx\n" + ASYNC
+    text = "import pycurl\n" + ASYNC  # a blocking library no rule covers (yet)
     assert not prefilter.might_match(text)
     monkeypatch.setattr(prefilter, "TRIGGER_PATTERNS",
-                        prefilter.TRIGGER_PATTERNS + [("httpx", r"^[ \t]*import[ \t]+httpx\b")])
+                        prefilter.TRIGGER_PATTERNS + [("pycurl", r"^[ \t]*import[ \t]+pycurl\b")])
     prefilter.refresh()
     try:
         assert prefilter.might_match(text)
