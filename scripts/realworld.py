@@ -154,7 +154,7 @@ class Outcome:
     tool_errors: List[str] = field(default_factory=list)  # per-file errors the tool reported
     failures: List[str] = field(default_factory=list)  # what this script proves must not happen
     seconds: float = 0.0
-    by_rule: Dict[str, int] = field(default_factory=dict)  # remaining findings per rule
+    by_rule: Dict[str, int] = field(default_factory=dict)  # findings left after the fix, per rule
 
     @property
     def ok(self) -> bool:
@@ -261,15 +261,18 @@ def check_project(name: str, version: str, sdists: str, scratch: str) -> Outcome
 
 def table(outcomes: Sequence[Outcome]) -> str:
     header = ("| project | version | files | parsed | findings | fixed | files changed | "
-              "tool errors | failures | time (s) |")
-    rows = [header, "|" + "---|" * 10]
+              "left unfixed (by rule) | tool errors | failures | time (s) |")
+    rows = [header, "|" + "---|" * 11]
     for o in outcomes:
+        left = " ".join(f"{rule}: {count}" for rule, count in sorted(o.by_rule.items())) or "-"
         rows.append(f"| {o.name} | {o.version} | {o.files} | {o.parsed} | {o.findings} | {o.fixed} "
-                    f"| {o.changed_files} | {len(o.tool_errors)} | {len(o.failures)} | {o.seconds:.1f} |")
+                    f"| {o.changed_files} | {left} | {len(o.tool_errors)} | {len(o.failures)} "
+                    f"| {o.seconds:.1f} |")
     total = lambda attr: sum(getattr(o, attr) for o in outcomes)  # noqa: E731
     rows.append(
         f"| **{len(outcomes)} projects** | | {total('files')} | {total('parsed')} | "
         f"{total('findings')} | {total('fixed')} | {total('changed_files')} | "
+        f"{sum(sum(o.by_rule.values()) for o in outcomes)} | "
         f"{sum(len(o.tool_errors) for o in outcomes)} | {sum(len(o.failures) for o in outcomes)} | "
         f"{total('seconds'):.1f} |"
     )
