@@ -180,3 +180,35 @@ def test_rewritten_sleep_lets_other_tasks_run():
 
     assert order(source) == ["worker starts", "worker done", "other ran"]
     assert order(fixed) == ["worker starts", "other ran", "worker done"]
+
+
+def test_a_loop_that_only_feeds_a_stream_download_is_left_to_ufa007():
+    """UFA007 rewrites the executor download and drops the loop line: no UFA009 on it."""
+    source = """
+        import asyncio
+        import requests
+
+        async def download(url, path):
+            loop = asyncio.get_event_loop()
+            r = await loop.run_in_executor(None, lambda: requests.get(url, stream=True))
+            with open(path, "wb") as f:
+                for chunk in r.iter_content(8192):
+                    f.write(chunk)
+    """
+    result = run(source)
+    assert "UFA009" not in [f.rule_id for f in result.findings]
+    assert "get_event_loop" not in result.fixed_source
+
+
+def test_a_loop_kept_by_an_unfixable_request_is_reported():
+    source = """
+        import asyncio
+        import requests
+
+        async def insecure(url):
+            loop = asyncio.get_event_loop()
+            return await loop.run_in_executor(None, lambda: requests.get(url, verify=False))
+    """
+    result = run(source)
+    assert [f.rule_id for f in result.findings] == ["UFA009", "UFA001"]
+    assert "loop = asyncio.get_running_loop()" in result.fixed_source

@@ -86,31 +86,42 @@ class _Lazy:
 
 
 def _loops_the_core_removes(context: PassContext) -> Set[cst.Call]:
-    """`asyncio.get_event_loop()` calls whose loop only offloads requests calls the core migrates
-    (UFA001) or sync helpers that UFA008 makes async.
+    """`asyncio.get_event_loop()` calls whose loop only offloads work another rule's fix removes:
+    requests calls the core migrates (UFA001), sync helpers UFA008 makes async, and other
+    requests calls in the executor (a `stream=True` download is UFA007's).
 
     `loop = asyncio.get_event_loop()` followed by `await loop.run_in_executor(None, requests.get,
-    url)` is one UFA001 finding: its fix removes the loop line, so UFA009 stays quiet about it."""
+    url)` is one UFA001 finding: its fix removes the loop line, so UFA009 stays quiet about it.
+    A requests call the core reports without a fix keeps its loop, and UFA009 reports that."""
     from unfake_async.codemod.detect import Detector
     from unfake_async.rules import ufa001_run_in_executor
 
     detector = Detector(context.settings, [ufa001_run_in_executor] if context.settings.rule_enabled("UFA001") else [])
     context.wrapper.visit(detector)
-    loop_uses = {
-        site.report_node.func.value for site in detector.sites
-        if not site.blockers and context.reportable(site.rule_id, site.report_node)
-    }
-    offloads = [site.report_node for site in detector.sites]
-    if "run_in_executor" in context.source:
+    if detector.sites:
+        from unfake_async.codemod.plan import Planner
+
+        planner = Planner(context.wrapper, context.settings)
+        for site in detector.sites:
+            planner.plan(site)  # adds the blockers found while planning (`verify=`, ...)
+    owned_offloads = {site.report_node for site in detector.sites
+                      if not site.blockers and context.reportable(site.rule_id, site.report_node)}
+    view = ModuleView(context.wrapper)
+    executor_calls = [call for call in view.calls()
+                      if isinstance(call.func, cst.Attribute) and call.func.attr.value == "run_in_executor"]
+    if executor_calls:
         from unfake_async.codemod.sync_helpers import migratable_offloads
 
-        helper_calls = migratable_offloads(context)
-        loop_uses |= {call.func.value for call in helper_calls if isinstance(call.func, cst.Attribute)}
-        offloads += [call for call in helper_calls if isinstance(call.func, cst.Attribute)]
+        owned_offloads |= migratable_offloads(context)
+        # A requests call UFA001 did not take (with UFA001 on) belongs to another pass (UFA007).
+        seen = {site.report_node for site in detector.sites}
+        if context.settings.rule_enabled("UFA001"):
+            owned_offloads |= {call for call in executor_calls
+                               if call not in seen and len(call.args) > 1 and _mentions_requests(call.args[1].value, view)}
+    loop_uses = {call.func.value for call in owned_offloads if isinstance(call.func, cst.Attribute)}
     scopes = context.wrapper.resolve(ScopeProvider)
     owned: Set[cst.Call] = set()
-    for offload in offloads:
-        receiver = offload.func.value
+    for receiver in loop_uses:
         scope = scopes.get(receiver)
         if not isinstance(receiver, cst.Name) or scope is None:
             continue
@@ -120,6 +131,20 @@ def _loops_the_core_removes(context: PassContext) -> Set[cst.Call]:
             if value is not None and references and all(node in loop_uses for node in references):
                 owned.add(value)
     return owned
+
+
+def _mentions_requests(expression: cst.BaseExpression, view: ModuleView) -> bool:
+    """The callable handed to the executor refers to a requests function (`requests.get`, a
+    lambda or partial around one)."""
+    from unfake_async.codemod import names
+
+    stack = [expression]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Name, cst.Attribute)) and names.requests_function(view.lookup, node):
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _assigned_call(assignment, context: PassContext) -> Optional[cst.Call]:
