@@ -284,3 +284,10 @@ def test_migrated_sync_httpx_behaves_the_same_and_stops_blocking(http_server):  
     # all start before any ends (ordering, not timing).
     assert asyncio.run(_concurrent(original, base)) == ["start", "end"] * 3
     assert asyncio.run(_concurrent(migrated, base)) == ["start"] * 3 + ["end"] * 3
+
+
+def test_calling_what_a_request_returned_is_one_finding():
+    """LibCST gives `httpx.get(u)(x)`'s outer call the name `httpx.get` too; only the request counts."""
+    result = run("import httpx\n\nasync def f(u, x):\n    return httpx.get(u)(x)\n")
+    assert [(f.line, f.col) for f in result.findings] == [(4, 12)]
+    assert "return (await _http_client().get(u, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None)))(x)" in result.fixed_source

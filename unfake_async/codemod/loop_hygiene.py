@@ -43,7 +43,7 @@ class LoopHygienePass:
         imports_used: List[Tuple[str, Optional[str], Optional[str]]] = []
         owned_by_core = _Lazy(lambda: _loops_the_core_removes(context))
         for call in view.calls():
-            if view.async_function_of(call) is None:
+            if not isinstance(call.func, (cst.Name, cst.Attribute)) or view.async_function_of(call) is None:
                 continue
             qualified = view.imported(call.func)
             if qualified & GET_EVENT_LOOP and not call.args:

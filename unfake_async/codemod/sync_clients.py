@@ -160,6 +160,8 @@ class _Finder:
         return found
 
     def _classify(self, call: cst.Call, function: cst.FunctionDef) -> Optional[Hit]:
+        if not isinstance(call.func, (cst.Name, cst.Attribute)):
+            return None  # `httpx.get(u)(x)` calls what the request returned (LibCST names it `httpx.get`)
         qualified = self.view.imported(call.func)
         what = code(call.func)
         for name in sorted(qualified):
