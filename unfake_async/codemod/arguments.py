@@ -115,9 +115,11 @@ def _url_has_no_query(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.ConcatenatedString):
         return _url_has_no_query(node.left) and _url_has_no_query(node.right)
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        # base + "/search": a literal path tail means the left part is the base, not a query.
+        if isinstance(node.right, cst.BaseString):
+            return _url_has_no_query(node.right)
         # "https://host/" + path: like an f-string, only the literal text is known.
-        right_ok = _url_has_no_query(node.right) or not isinstance(node.right, cst.BaseString)
-        return _url_has_no_query(node.left) and right_ok
+        return _url_has_no_query(node.left)
     return False
 
 
