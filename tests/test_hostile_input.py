@@ -48,7 +48,7 @@ def state(root: pathlib.Path) -> State:
                 data = b"-> " + os.readlink(path).encode()
             elif os.path.isfile(path):
                 try:
-                    data = pathlib.Path(path).read_bytes() if info.st_mode & 0o444 else b"<0-mode>"
+                    data = pathlib.Path(path).read_bytes()
                 except OSError:
                     data = b"<unreadable>"
             else:
@@ -207,10 +207,10 @@ def test_unreadable_file_and_directory_for_real(project):
     (project / "secret.py").write_text(FIXABLE)
     (project / "locked").mkdir()
     (project / "locked" / "inner.py").write_text(FIXABLE)
+    before = state(project)  # chmod changes no byte and no mtime
     os.chmod(project / "secret.py", 0)
     os.chmod(project / "locked", 0)
     try:
-        before = state(project)
         code, _, err = run_cli(project, ".", "--fix", "--unsafe-fixes")
     finally:
         os.chmod(project / "secret.py", 0o644)
