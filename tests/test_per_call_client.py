@@ -166,3 +166,72 @@ def test_a_base_url_from_a_variable_is_reported_not_joined():
     [finding] = result.findings
     assert finding.fix is FixSafety.NONE and "base_url= is not a string literal" in finding.reason
     assert result.fixed_source is None
+
+
+# --- the per-call arguments build the same request as the per-call client did -------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_names = st.sampled_from(["Accept", "accept", "X-Key", "x-key", "User-Agent", "X-Other"])
+_values = st.sampled_from(["a", "b", "1"])
+_headers = st.dictionaries(_names, _values, max_size=3)
+_params = st.dictionaries(st.sampled_from(["q", "page", "k"]), _values, max_size=2)
+
+
+def _literal(mapping):
+    return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in mapping.items()) + "}"
+
+
+def _effective(client, request_kwargs, method="GET"):
+    """What a request sends and how it is handled: URL, headers, timeouts, redirects."""
+    import httpx
+
+    follow = request_kwargs.pop("follow_redirects", client.follow_redirects)
+    request = client.build_request(method, **request_kwargs)
+    timeout = request.extensions["timeout"]
+    headers = sorted((k.lower(), v) for k, v in request.headers.multi_items())
+    assert isinstance(request.url, httpx.URL)
+    return str(request.url), headers, (timeout["connect"], timeout["read"], timeout["write"]), follow
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(client_headers=_headers, call_headers=_headers, client_params=_params, call_params=_params,
+       client_timeout=st.sampled_from([None, 3, 7.5]), call_timeout=st.sampled_from([None, 2]),
+       follow=st.sampled_from([None, True, False]), base=st.sampled_from([None, "https://api.example.com/v1"]),
+       path=st.sampled_from(["/items", "items/1", "https://other.example.org/x"]))
+def test_fixed_call_builds_the_request_the_per_call_client_built(client_headers, call_headers, client_params,
+                                                                   call_params, client_timeout, call_timeout,
+                                                                   follow, base, path):
+    import httpx
+
+    if base is None and "://" not in path:
+        path = "https://host.example.com/" + path.lstrip("/")
+    ctor = {"headers": client_headers, "params": client_params}
+    if client_timeout is not None:
+        ctor["timeout"] = client_timeout
+    if follow is not None:
+        ctor["follow_redirects"] = follow
+    if base is not None:
+        ctor["base_url"] = base
+    call = {"headers": call_headers, "params": call_params}
+    if call_timeout is not None:
+        call["timeout"] = call_timeout
+    ctor_code = ", ".join(f"{k}={_literal(v) if isinstance(v, dict) else repr(v)}" for k, v in ctor.items())
+    call_code = ", ".join(f"{k}={_literal(v) if isinstance(v, dict) else repr(v)}" for k, v in call.items())
+    source = (f"import httpx\n\nasync def f():\n    async with httpx.AsyncClient({ctor_code}) as c:\n"
+              f"        return await c.get({path!r}, {call_code})\n")
+    result = analyze_source(source, fix_level=FixLevel.UNSAFE)
+    [finding] = result.findings
+    assert finding.fixed, finding.reason
+    fixed_call = result.fixed_source.split("await _http_client().get(", 1)[1].rsplit(")", 1)[0]
+    migrated = eval(f"dict(url={fixed_call})", {"httpx": httpx}) if fixed_call.startswith("url=") else \
+        eval(f"(lambda url, **kw: dict(url=url, **kw))({fixed_call})", {"httpx": httpx})
+
+    per_call_client = httpx.AsyncClient(**ctor)
+    shared = httpx.AsyncClient(follow_redirects=True, max_redirects=30, timeout=None)
+    before = _effective(per_call_client, dict(url=path, **call))
+    after = _effective(shared, migrated)
+    if finding.reason and "differ only in case" in finding.reason:
+        before, after = before[:1] + before[2:], after[:1] + after[2:]
+    assert after == before

@@ -16,8 +16,8 @@ RULE = Rule(
     what_it_does="""
         Checks for `requests.get(url, stream=True)` (any method, any import spelling) in an
         `async def`, called directly or pushed onto a thread (`run_in_executor`, `to_thread`,
-        the other offload helpers), whose response is read with `iter_content(n)`,
-        `iter_lines()` or `raw`.
+        the other offload helpers); such a response is then read with `iter_content(n)`,
+        `iter_lines()` or `raw`. Calls through a `requests.Session` are left to UFA001-UFA003.
     """,
     why_bad="""
         A streamed response blocks twice: the request, and every `iter_content()` /
