@@ -164,3 +164,17 @@ def test_migrated_helper_gives_the_same_results_without_the_pool_cap(http_server
     assert before_order == ["start", "end"] * 3
     assert after_order == ["start"] * 3 + ["end"] * 3
     assert http_server.requests_seen == 8
+
+
+def test_partial_with_star_arguments_is_reported():
+    result = run("""
+        import asyncio, functools
+        import requests
+
+        def _fetch(url, **kw):
+            return requests.get(url, **kw)
+
+        async def fetch(url, options):
+            return await asyncio.to_thread(functools.partial(_fetch, url, **options))
+    """)
+    assert [f.fix for f in result.findings if f.rule_id == "UFA008"] == [FixSafety.NONE]

@@ -144,6 +144,26 @@ class _Finder:
 
     def _offload(self, call: cst.Call) -> Optional[Use]:
         """The helper function handed to a thread by `call`, with the arguments it gets."""
+        use = self._offloaded_callable(call)
+        return self._unwrap(use) if use is not None else None
+
+    def _unwrap(self, use: Use) -> Use:
+        """`partial(self._fetch, u)` and `lambda: self._fetch(u)` hand over the helper too."""
+        func = use.func
+        if names.is_partial(self.view.lookup, func) and func.args and func.args[0].keyword is None and not func.args[0].star:
+            bound = list(func.args[1:])
+            if any(a.star for a in bound):
+                use.blocker = "partial() forwards *args/**kwargs"
+            positional = [a for a in bound if a.keyword is None] + [a for a in use.args if a.keyword is None]
+            keywords = [a for a in bound if a.keyword is not None] + [a for a in use.args if a.keyword is not None]
+            use.func, use.args = func.args[0].value, _with_commas(positional + keywords)
+        elif (isinstance(func, cst.Lambda) and not use.args and not func.params.params
+              and func.params.star_arg is cst.MaybeSentinel.DEFAULT and not func.params.kwonly_params
+              and func.params.star_kwarg is None and isinstance(func.body, cst.Call)):
+            use.func, use.args = func.body.func, list(func.body.args)
+        return use
+
+    def _offloaded_callable(self, call: cst.Call) -> Optional[Use]:
         func = call.func
         helpers = dict(self.settings.offload_helpers)
         if isinstance(func, cst.Attribute) and func.attr.value == "run_in_executor":
@@ -332,6 +352,8 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
         AddImportsVisitor.add_needed_import(context, "asyncio")
         module = AddImportsVisitor(context).transform_module(module)
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures", "ThreadPoolExecutor")
+    RemoveImportsVisitor.remove_unused_import(context, "functools", "partial")
+    RemoveImportsVisitor.remove_unused_import(context, "functools")
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures")
     return RemoveImportsVisitor(context).transform_module(module).code
 
@@ -348,6 +370,16 @@ def _edit_use(use: Use, view: ModuleView, edits: Dict[cst.CSTNode, Callable]) ->
         # A future that is not awaited here (gathered, stored): schedule the coroutine at once,
         # as the executor started the thread at once.
         edits[use.call] = lambda updated: cst.parse_expression(f"asyncio.ensure_future({code(call)})")
+
+
+def _with_commas(args: List[cst.Arg]) -> List[cst.Arg]:
+    """Arguments gathered from two calls: every one but the last needs its comma."""
+    fixed = []
+    for index, arg in enumerate(args):
+        if index < len(args) - 1 and arg.comma is cst.MaybeSentinel.DEFAULT:
+            arg = arg.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        fixed.append(arg)
+    return fixed
 
 
 def _without_trailing_comma(args: List[cst.Arg]) -> List[cst.Arg]:
