@@ -216,7 +216,6 @@ class _Finder:
 def _check_helper(helper: Helper, finder: _Finder) -> None:
     """Set `helper.reason` when making it `async def` could break a caller we cannot rewrite."""
     view, definition = finder.view, helper.definition
-    name = definition.name.value
     blockers = [use.blocker for use in helper.uses if use.blocker]
     if definition.asynchronous is not None:
         helper.reason = "the helper is already `async def`"
