@@ -228,6 +228,21 @@ async def profile(base):
     return first, second
 
 
+async def streamed(base):
+    received = bytearray()
+    with httpx.stream("GET", base + "/stream?n=200000&chunk=4096") as r:
+        r.raise_for_status()
+        for chunk in r.iter_bytes(1000):
+            received += chunk
+    with httpx.stream("GET", base + "/lines?n=50&chunk=7") as r:
+        lines = []
+        for line in r.iter_lines():
+            lines.append(line)
+    with httpx.stream("GET", base + "/bytes?n=5000") as r:
+        whole = r.read()
+    return bytes(received), lines, whole
+
+
 async def slow(base, log, n):
     log.append(("start", n))
     status = httpx.get(base + "/slow?delay=0.1").status_code
@@ -250,6 +265,7 @@ async def _scenario(module, base):
         "checked_404": await module.checked(base, "/status/404"),
         "too_slow": await module.too_slow(base),
         "profile": await module.profile(base),
+        "streamed": await module.streamed(base),
     }
     if hasattr(module, "aclose_http_client"):
         await module.aclose_http_client()
@@ -279,6 +295,9 @@ def test_migrated_sync_httpx_behaves_the_same_and_stops_blocking(http_server):  
     assert before == after
     assert before["first_hop"] == (302, "/redirect/1")
     assert before["checked_404"] == 404 and before["too_slow"] == "ReadTimeout"
+    body, lines, whole = before["streamed"]
+    assert len(body) == 200_000 and len(lines) == 50 and lines[0].startswith('{"i": 0') and len(whole) == 5000
+    assert "async for chunk in r.aiter_bytes(1000)" in migrated_source and "await r.aread()" in migrated_source
 
     # The sync calls hold the loop: each request ends before the next starts. The migrated ones
     # all start before any ends (ordering, not timing).
@@ -291,3 +310,17 @@ def test_calling_what_a_request_returned_is_one_finding():
     result = run("import httpx\n\nasync def f(u, x):\n    return httpx.get(u)(x)\n")
     assert [(f.line, f.col) for f in result.findings] == [(4, 12)]
     assert "return (await _http_client().get(u, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None)))(x)" in result.fixed_source
+
+
+@pytest.mark.parametrize("body,reason_word", [
+    ("    return r\n", "passed on"),
+    ("    r.close()\n", "no async twin"),
+    ("    chunks = list(r.iter_bytes())\n", "not the iterable"),
+    ("    def later():\n        return r.read()\n", "cannot go"),
+])
+def test_stream_blocks_that_use_the_response_otherwise_are_reported(body, reason_word):
+    source = "import httpx\n\nasync def f(u):\n  with httpx.stream('GET', u) as r:\n  " + body.replace("\n    ", "\n      ")
+    result = run(source)
+    assert [f.fix for f in result.findings] == [FixSafety.NONE]
+    assert reason_word in result.findings[0].reason
+    assert result.fixed_source is None

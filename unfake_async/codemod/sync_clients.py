@@ -11,8 +11,11 @@ UFA005 fixes what keeps its meaning on an async client:
   `async with httpx.AsyncClient(...) as c:` with the requests awaited: the same options on the
   async twin of the same class. UFA004 (per-call-client) then moves that block to the shared
   client, which is why this pass runs before it.
-Everything else (a sync client in an attribute, a variable or a parameter, `httpx.stream`,
-client-level options such as `verify=` on `httpx.get`) is reported with the reason.
+- `with httpx.stream(...) as r:` whose response only feeds `for` loops and reads becomes
+  `async with <shared client>.stream(...) as r:` with `async for ... in r.aiter_*()` and
+  `await r.aread()` (httpx_stream.py).
+Everything else (a sync client in an attribute, a variable or a parameter, client-level options
+such as `verify=` on `httpx.get`) is reported with the reason.
 UFA006 only reports: urllib's and urllib3's APIs differ from httpx's; the message says what to
 write instead.
 """
@@ -28,6 +31,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited, code
 from unfake_async.codemod.bindings import Binding, BindingResolver
+from unfake_async.codemod.httpx_stream import StreamBlock, stream_block
 from unfake_async.codemod.model import FixSafety
 from unfake_async.codemod.passes import PassContext, PassOutcome
 from unfake_async.codemod.shared_client import client_expression, ensure_clients
@@ -100,6 +104,7 @@ class Hit:
     lib: str = ""
     method: str = ""
     binding: Optional[Binding] = None
+    stream: Optional[StreamBlock] = None  # for `with httpx.stream(...) as r:`
     reason: Optional[str] = None  # why there is no fix
     unsafe: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
@@ -191,10 +196,7 @@ class _Finder:
         hit = Hit("UFA005", "function", call, function, what, lib=lib, method=method)
         args = list(call.args)
         keywords = {a.keyword.value for a in args if a.keyword is not None}
-        if method == "stream":
-            hit.reason = (f"`{lib}.stream()` is a context manager: write `async with client.stream(...) as r:` "
-                          "and `aiter_bytes()`/`aiter_lines()` by hand")
-        elif any(a.star for a in args):
+        if any(a.star for a in args):
             hit.reason = "arguments are forwarded with * or **; they cannot be mapped"
         elif keywords & set(CLIENT_LEVEL):
             options = ", ".join(f"`{k}=`" for k in CLIENT_LEVEL if k in keywords)
@@ -203,6 +205,8 @@ class _Finder:
             hit.reason = f"the shared client is {self.context.settings.target}'s, not {lib}'s (exceptions would differ)"
         elif method == "request" and len([a for a in args if a.keyword is None]) > 2 + len(REQUEST_POSITIONAL):
             hit.reason = "too many positional arguments"
+        elif method == "stream":
+            hit.stream, hit.reason = stream_block(call, function, self.view)
         if hit.reason is None:
             timeout = next((a.value for a in args if a.keyword is not None and a.keyword.value == "timeout"), None)
             if timeout is not None and not isinstance(timeout, (cst.Integer, cst.Float)) and not m.matches(timeout, m.Name("None")):
@@ -324,9 +328,13 @@ class _Rewrite:
                 args.append(_keyword("timeout", f"{lib}.Timeout(5.0, pool=None)"))
             args = _fix_commas(args)
             call = cst.Call(func=cst.Attribute(value=client, attr=cst.Name(hit.method)), args=args)
+            if hit.stream is not None:
+                return call  # the context manager of the `async with`
             return awaited(original, call, self.view.parents)
 
         self.edits[original] = edit
+        if hit.stream is not None:
+            self.edits.update(hit.stream.edits(self.view.parents))
 
     def _block_call(self, hit: Hit) -> None:
         original = hit.call

@@ -22,8 +22,12 @@ RULE = Rule(
         one the requests migration generates) with the module function's own defaults written
         out, and turns a `with httpx.Client(...) as c:` block whose client only sends requests
         into `async with httpx.AsyncClient(...) as c:` (UFA004 then moves it to the shared
-        client). A client kept in a variable, an attribute or a parameter, `httpx.stream()` and
-        client options on `httpx.get()` (`verify=`, `cookies=`, `proxy=`, ...) are reported.
+        client). `with httpx.stream(...) as r:` whose response only feeds `for` loops
+        (`r.iter_bytes()`, `iter_text`, `iter_lines`, `iter_raw`) and `r.read()` becomes
+        `async with <shared client>.stream(...) as r:` with `async for ... in r.aiter_bytes()`
+        and `await r.aread()`. A client kept in a variable, an attribute or a parameter, a
+        streamed response used any other way, and client options on `httpx.get()` (`verify=`,
+        `cookies=`, `proxy=`, ...) are reported.
     """,
     why_bad="""
         httpx's sync API blocks the thread, and in a coroutine that thread runs the event loop:
