@@ -215,7 +215,7 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             call.blockers.append(reason)
     stream = named.pop("stream", None)
     if stream is not None and not (_is_false(stream) or _is_none(stream)):
-        call.blockers.append("stream=True responses need `async with client.stream(...)` (see UFA rule docs)")
+        call.blockers.append("stream=True through a Session needs `async with client.stream(...)` by hand (UFA007 rewrites requests.get(..., stream=True))")
     if "files" in named:
         files = named["files"]
         opened = m.findall(files, m.Call(func=m.Name("open")))

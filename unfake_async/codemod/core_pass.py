@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import List, Set
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -51,9 +52,9 @@ class CorePass:
         _tie_sessions(plans)
 
         chosen = [p for p in plans if _wanted(p.site, fix_level)]
-        # A session attribute becomes a client for all its calls or for none.
-        dropped = {id(p.session) for p in plans if p.session is not None and p not in chosen}
-        chosen = [p for p in chosen if p.session is None or id(p.session) not in dropped]
+        # A session becomes a client for all its calls or for none.
+        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and p not in chosen}
+        chosen = [p for p in chosen if _session_key(p) is None or _session_key(p) not in dropped]
         fixed_source = None
         if chosen:
             fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
@@ -80,19 +81,59 @@ def _block_nested(plans: List[SitePlan], positions) -> None:
 
 
 def _tie_sessions(plans: List[SitePlan]) -> None:
-    """When one call on a Session attribute cannot be migrated, none of them can."""
+    """A session moves whole: when one of its calls cannot be migrated, none of them can.
+
+    Sessions are a `self.<attr>` kept on the class, or a `with requests.Session() as s` block,
+    whose other uses of `s` (beyond `s.headers` and `s.auth`, which an httpx client has too) also
+    keep it a requests Session."""
     groups = {}
     for plan in plans:
         if plan.session is not None:
-            groups.setdefault(id(plan.session), []).append(plan)
-    for members in groups.values():
+            groups.setdefault(("attribute", id(plan.session)), []).append(plan)
+        elif plan.with_node is not None:
+            groups.setdefault(("with", id(plan.with_node)), []).append(plan)
+    for (kind, _), members in groups.items():
+        if kind == "with":
+            other_use = _other_session_use(members)
+            if other_use:
+                for plan in members:
+                    if other_use not in plan.site.blockers:
+                        plan.site.blockers.append(other_use)
         blocked = [p for p in members if p.site.blockers]
         if not blocked:
             continue
-        reason = f"another call on `self.{members[0].session.attribute}` cannot be migrated, and the session must move whole"
+        name = f"self.{members[0].session.attribute}" if kind == "attribute" else _code(members[0].site.request.receiver.expression)
+        reason = f"another call on `{name}` cannot be migrated, and the session must move whole"
         for plan in members:
             if not plan.site.blockers:
                 plan.site.blockers.append(reason)
+
+
+def _session_key(plan: SitePlan):
+    if plan.session is not None:
+        return ("attribute", id(plan.session))
+    if plan.with_node is not None:
+        return ("with", id(plan.with_node))
+    return None
+
+
+def _other_session_use(members: List[SitePlan]) -> str:
+    """Why the `with` session must stay (a use of it that is not a migrated call), or ""."""
+    receiver = members[0].site.request.receiver.expression
+    name = receiver.value
+    receivers = {id(plan.site.request.receiver.expression) for plan in members}
+    with_node = members[0].with_node
+    allowed = m.Attribute(value=m.Name(name), attr=m.Name("headers") | m.Name("auth"))
+    allowed_nodes = {id(node.value) for node in m.findall(with_node.body, allowed)}
+    for node in m.findall(with_node.body, m.Name(name)):
+        if id(node) not in receivers and id(node) not in allowed_nodes:
+            return (f"`{name}` is used beyond the request calls in its `with` block; "
+                    "migrate the session to an httpx.AsyncClient by hand")
+    return ""
+
+
+def _code(node) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _safety(site: Site) -> FixSafety:
