@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from unfake_async.codemod import suppression
 from unfake_async.codemod.model import Finding, FixLevel, SourceResult
-from unfake_async.codemod.passes import PassContext, mark_fixed, pass_order
+from unfake_async.codemod.passes import PassContext, PassOutcome, mark_fixed, may_apply, pass_order
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
@@ -23,16 +23,18 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     code = source
     findings: List[Finding] = []
     for module_pass in passes:
+        if not may_apply(module_pass, code, settings):
+            continue
         if code == source:
             # Nothing rewritten yet: report and fix in one go on the shared metadata.
             outcome = module_pass.run(original)
             findings += outcome.findings
         else:
-            reported = module_pass.run(PassContext(source, original.wrapper, settings, FixLevel.NONE,
-                                                   original.suppressions))
-            if fix_level is FixLevel.NONE:
-                findings += reported.findings
-                continue
+            # Findings are positioned on the text the user wrote; the fix runs on the current one.
+            reported = PassOutcome()
+            if may_apply(module_pass, source, settings):
+                reported = module_pass.run(PassContext(source, original.wrapper, settings, FixLevel.NONE,
+                                                       original.suppressions))
             outcome = module_pass.run(PassContext.parse(code, settings, fix_level))
             findings += mark_fixed(reported.findings, outcome.findings)
         if outcome.fixed_source is not None:
