@@ -70,7 +70,8 @@ def remove_dead_code(module: cst.Module, names: Set[str], attributes: Set[str]) 
     """Drop executor/loop assignments (and executor shutdowns) that nothing references any more."""
     if not names and not attributes:
         return module
-    wrapper = MetadataWrapper(module)
+    # `module` is this rewrite's own fresh tree: no copy needed before attaching metadata.
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     scopes = wrapper.resolve(ScopeProvider)
     qnames = wrapper.resolve(QualifiedNameProvider)
     module = wrapper.module
