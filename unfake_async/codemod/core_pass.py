@@ -60,7 +60,7 @@ class CorePass:
             fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
             if fixed_source == context.source:
                 fixed_source = None
-        findings = [_finding(p.site, positions, fixed=fixed_source is not None and p in chosen) for p in plans]
+        findings = [_finding(context, p.site, fixed=fixed_source is not None and p in chosen) for p in plans]
         return PassOutcome(findings=findings, fixed_source=fixed_source)
 
 
@@ -149,24 +149,15 @@ def _wanted(site: Site, level: FixLevel) -> bool:
     return safety is FixSafety.SAFE or level is FixLevel.UNSAFE
 
 
-def _finding(site: Site, positions, fixed: bool) -> Finding:
-    position = positions[site.report_node]
-    safety = _safety(site)
-    reason = None
-    if site.blockers:
-        reason = "; ".join(dict.fromkeys(site.blockers))
-    elif site.unsafe:
-        reason = "; ".join(dict.fromkeys(site.unsafe))
-    return Finding(
-        rule_id=site.rule_id,
-        message=MESSAGES[site.rule_id].format(what=site.what, via=site.via),
-        line=position.start.line,
-        col=position.start.column + 1,
-        end_line=position.end.line,
-        end_col=position.end.column + 1,
-        fix=safety,
-        reason=reason,
-        notes=tuple(dict.fromkeys(site.notes)),
+def _finding(context: PassContext, site: Site, fixed: bool) -> Finding:
+    reasons = site.blockers or site.unsafe
+    return context.finding(
+        site.rule_id,
+        MESSAGES[site.rule_id].format(what=site.what, via=site.via),
+        site.report_node,
+        fix=_safety(site),
+        reason="; ".join(dict.fromkeys(reasons)) if reasons else None,
+        notes=site.notes,
         fixed=fixed,
     )
 
