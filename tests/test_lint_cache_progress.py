@@ -128,3 +128,24 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
                           cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)),
                           capture_output=True, text=True, timeout=120)
     assert "Checking" not in done.stderr and "files scanned" in done.stdout
+
+
+def test_cache_entry_is_shared_by_every_spelling_of_a_path(tmp_path, monkeypatch):
+    """`src`, `./src` and the absolute path are one file: the second and third runs parse nothing."""
+    import subprocess
+    import sys
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "bot.py").write_text(
+        "import requests\n\n\nasync def fetch(url):\n    return requests.get(url).json()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+
+    def summary(target: str) -> str:
+        run = subprocess.run([sys.executable, "-m", "unfake_async", target, "--check"],
+                             capture_output=True, text=True, cwd=tmp_path)
+        return run.stdout + run.stderr
+
+    assert "1 file scanned (1 parsed)." in summary("src")
+    assert "1 file scanned (0 parsed, 1 cached)." in summary("./src")
+    assert "1 file scanned (0 parsed, 1 cached)." in summary(str(tmp_path / "src"))

@@ -72,8 +72,9 @@ class Cache:
         self.hits = 0
 
     def key(self, *, path: str, digest: str, settings: Any, fix_level: FixLevel) -> str:
+        # The same file named `src/a.py`, `./src/a.py` or by its absolute path is one entry.
         material = "\0".join(
-            [self.code, settings_fingerprint(settings), str(int(fix_level)), path, digest]
+            [self.code, settings_fingerprint(settings), str(int(fix_level)), os.path.abspath(path), digest]
         )
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
