@@ -57,7 +57,7 @@ def test_marked_but_allowed():
 
 def test_fixture(unfake_async_shim):
     asyncio.run(sleepy())
-    assert [f.rule_id for f in unfake_async_shim.findings] == ["UFA901"]
+    assert [f.rule_id for f in unfake_async_shim.findings] == ["UFA010"]
 '''
 
 
@@ -102,7 +102,7 @@ def test_raise_mode_fails_each_blocking_test_with_its_sites(project):
     assert outcome(output, "test_fetches_on_the_loop_and_swallows_errors") == "FAILED"
     assert outcome(output, "test_marked_but_allowed") == "PASSED"
     assert outcome(output, "test_fixture") == "PASSED"
-    assert "UFA901 blocking call on the event loop: time.sleep(0.001) at test_generated.py:11 in sleepy" in output
+    assert "UFA010 blocking call on the event loop: time.sleep(0.001) at test_generated.py:11 in sleepy" in output
     assert "UFA003 blocking call on the event loop: requests.Session.send(GET http://127.0.0.1:" in output
     assert "test_generated.py:15 in fetch" in output
     assert "unfake-async shim" in output  # the end-of-run summary section

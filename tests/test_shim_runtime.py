@@ -86,7 +86,7 @@ def test_sleep_and_blocking_sockets_on_the_loop(http_server, run, recording):
     run(main())
     calls = [(f.rule_id, f.call) for f in recording.findings]
     assert calls == [
-        ("UFA901", "time.sleep"),
+        ("UFA010", "time.sleep"),
         ("UFA900", "socket.getaddrinfo"),
         ("UFA900", "socket.connect"),
         ("UFA900", "socket.sendall"),
@@ -206,7 +206,7 @@ def test_log_mode(http_server, caplog):
 
     with shim.verifying("log"), caplog.at_level("WARNING", logger="unfake_async.shim"):
         asyncio.run(main())
-    assert "UFA901" in caplog.text and "test_shim_runtime.py" in caplog.text
+    assert "UFA010" in caplog.text and "test_shim_runtime.py" in caplog.text
 
 
 def helper_allowed_to_block():
@@ -303,9 +303,9 @@ def test_findings_are_counted_exactly_across_threads(http_server, recording):
         thread.start()
     for thread in threads:
         thread.join()
-    assert rules(recording) == ["UFA002"] * 20 + ["UFA901"] * 20
+    assert rules(recording) == ["UFA002"] * 20 + ["UFA010"] * 20
     assert "40 " not in recording.summary()  # grouped by site, not one line per call
-    assert "   20x  UFA901" in recording.summary()
+    assert "   20x  UFA010" in recording.summary()
 
 
 def test_invalid_mode_is_refused():

@@ -59,9 +59,9 @@ def test_verify_reports_fake_async_across_processes(tmp_path, http_server, capfd
     assert "unfake-async verify: 1 blocking call(s) on the event loop, 3 fake-async call(s)" in err
     assert "3x  UFA001 fake async: requests.Session.send(GET http://127.0.0.1:" in err
     assert "by loop.run_in_executor in " in err and "app.py:8 in select" in err
-    assert "UFA901 blocking call on the event loop: time.sleep(0.001) at <string>:2 in nap" in err
+    assert "UFA010 blocking call on the event loop: time.sleep(0.001) at <string>:2 in nap" in err
     sites = json.loads(report.read_text())["sites"]
-    assert sorted((s["rule_id"], s["count"]) for s in sites) == [("UFA001", 3), ("UFA901", 1)]
+    assert sorted((s["rule_id"], s["count"]) for s in sites) == [("UFA001", 3), ("UFA010", 1)]
     assert http_server.requests_seen == 3
 
 
@@ -93,7 +93,7 @@ def test_verify_keeps_an_existing_sitecustomize(tmp_path, monkeypatch, capfd):
     script = "import asyncio, time\nasync def nap(): time.sleep(0.001)\nasyncio.run(nap())\n"
     assert verify_main(["--", sys.executable, "-c", script]) == 1
     assert marker.read_text() == "ran"
-    assert "UFA901" in capfd.readouterr().err
+    assert "UFA010" in capfd.readouterr().err
 
 
 def test_verify_usage_errors(capfd):

@@ -6,7 +6,7 @@ loop is reported with the user's own frame and what blocked:
 * HTTP through requests (`Session.send`), urllib3 (`HTTPConnectionPool.urlopen`), http.client
   (`HTTPConnection.putrequest`, so urllib.request too) or a sync `httpx.Client` → UFA003;
 * blocking `socket` connect/send/recv and `socket.getaddrinfo`, `ssl.SSLSocket` I/O → UFA900;
-* `time.sleep` (non-zero) → UFA901;
+* `time.sleep` (non-zero) → UFA010;
 * any function you `register()` → UFA900 (or the id you give).
 
 It also reports fake async: an HTTP request made in a worker thread that a coroutine started with

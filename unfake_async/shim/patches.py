@@ -200,7 +200,7 @@ def _socket_targets() -> List[Target]:
 def builtin_targets() -> List[Target]:
     """Every entry point the shim wraps out of the box."""
     return [
-        Target("time", "sleep", on_loop("time.sleep", "UFA901", _describe_sleep, _sleep_is_real)),
+        Target("time", "sleep", on_loop("time.sleep", "UFA010", _describe_sleep, _sleep_is_real)),
         *_socket_targets(),
         # `request` covers connect, send and the response headers; `putrequest` catches code
         # that drives a connection by hand (its connect/send/getresponse are then UFA900).

@@ -12,7 +12,7 @@ UFA003   blocking-http-in-async       a blocking HTTP request on the event loop'
 UFA900   blocking-call-on-loop        any other blocking call on the loop's thread: blocking
                                       socket connect/send/recv, DNS, ``ssl`` socket I/O, and
                                       functions the user registers
-UFA901   sleep-on-loop                ``time.sleep`` on the loop's thread
+UFA010   time-sleep-in-async          ``time.sleep`` on the loop's thread
 =======  ==========================  ===================================================
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ RULE_NAMES = {
     "UFA002": "requests-in-thread-offload",
     "UFA003": "blocking-http-in-async",
     "UFA900": "blocking-call-on-loop",
-    "UFA901": "sleep-on-loop",
+    "UFA010": "time-sleep-in-async",
 }
 FAKE_ASYNC_RULES = frozenset({"UFA001", "UFA002"})
 
