@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.sites import RequestCall
 
 # requests' positional parameters, module functions (requests/api.py) and Session methods.
@@ -144,7 +145,7 @@ def _timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
     """requests never waits for a pool slot; keep it so under httpx (no PoolTimeout)."""
     if _is_none(value) or isinstance(value, cst.Tuple):
         return value  # a (connect, read) tuple already leaves write and pool unbounded in httpx
-    return cst.parse_expression(f"{target}.Timeout({cst.Module([]).code_for_node(value)}, pool=None)")
+    return cst.parse_expression(f"{target}.Timeout({_code(value)}, pool=None)")
 
 
 def _auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str) -> Optional[cst.BaseExpression]:
@@ -233,7 +234,7 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             if not _url_has_no_query(url) and not _is_none(value):
                 # httpx's params= replaces a query already in the URL; requests appends to it.
                 url = cst.parse_expression(
-                    f"{target}.URL({cst.Module([]).code_for_node(url)}).copy_merge_params({cst.Module([]).code_for_node(value)})"
+                    f"{target}.URL({_code(url)}).copy_merge_params({_code(value)})"
                 )
                 call.unsafe.append("a key both in the URL's query and in params= is now sent once (httpx merges by key)")
                 continue

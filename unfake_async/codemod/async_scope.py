@@ -92,10 +92,6 @@ class ModuleView:
         return class_def
 
 
-def code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
-
-
 def awaited(original: cst.BaseExpression, expression: cst.BaseExpression, parents: Parents) -> cst.BaseExpression:
     """`await expression` in the place of `original`, parenthesised where the grammar needs it
     (`time.sleep(1).x` → `(await ...).x`) and keeping the parentheses `original` had."""

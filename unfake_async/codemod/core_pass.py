@@ -17,6 +17,7 @@ from unfake_async.codemod import cleanup
 from unfake_async.codemod import client as client_code
 from unfake_async.codemod.detect import Detector
 from unfake_async.codemod.model import Finding, FixLevel, FixSafety
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.passes import PassContext, PassOutcome
 from unfake_async.codemod.plan import Planner, SitePlan
 from unfake_async.codemod.rewrite import Rewriter
@@ -132,10 +133,6 @@ def _other_session_use(members: List[SitePlan]) -> str:
     return ""
 
 
-def _code(node) -> str:
-    return cst.Module([]).code_for_node(node)
-
-
 def _safety(site: Site) -> FixSafety:
     if site.blockers:
         return FixSafety.NONE
@@ -206,12 +203,12 @@ def _schedule_unused_imports(context: CodemodContext, module: cst.Module) -> Non
         for small in statement.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    name = cst.Module([]).code_for_node(alias.name)
+                    name = _code(alias.name)
                     if name.split(".")[0] in {m.split(".")[0] for m in _MAYBE_UNUSED} and name in _MAYBE_UNUSED:
                         asname = alias.asname.name.value if alias.asname else None
                         RemoveImportsVisitor.remove_unused_import(context, name, asname=asname)
             elif isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
-                module_name = cst.Module([]).code_for_node(small.module)
+                module_name = _code(small.module)
                 if module_name.split(".")[0] in ("requests", "functools", "concurrent"):
                     for alias in small.names:
                         asname = alias.asname.name.value if alias.asname else None

@@ -45,7 +45,7 @@ class MatchContext:
 
     @staticmethod
     def code(node: cst.CSTNode) -> str:
-        return cst.Module([]).code_for_node(node)
+        return names.code(node)
 
     def inside_generator_expression(self, node: cst.CSTNode) -> bool:
         """True when `node` sits in a generator expression of the current function."""

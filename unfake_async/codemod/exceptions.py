@@ -11,6 +11,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from unfake_async.codemod.names import code as _code
+
 REQUESTS_TO_HTTPX: Dict[str, Tuple[str, ...]] = {
     "RequestException": ("httpx.HTTPError", "httpx.InvalidURL", "httpx.StreamError"),
     "HTTPError": ("httpx.HTTPStatusError",),
@@ -105,7 +107,7 @@ def map_handler(
             new_types.append(name)
 
     for expr in handler_types(handler):
-        code = cst.Module([]).code_for_node(expr)
+        code = _code(expr)
         names = qualified(expr)
         requests_name = requests_exception_name(sorted(names))
         builtin = next((n[len("builtins."):] for n in names if n.startswith("builtins.")), None)

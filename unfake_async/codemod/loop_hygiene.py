@@ -14,6 +14,7 @@ from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.passes import PassContext, PassOutcome
 
 SLEEP = frozenset({"time.sleep"})
@@ -66,7 +67,7 @@ class LoopHygienePass:
             if fixed:
                 edits[call] = edit
                 imports_used.append(_import_of(call.func, view))
-            args = ", ".join(cst.Module([]).code_for_node(a.value) for a in call.args)
+            args = ", ".join(_code(a.value) for a in call.args)
             findings.append(context.finding(rule, MESSAGES[rule].format(what=what, args=args), call,
                                             fix=safety, reason=reason, fixed=fixed))
         if not edits:

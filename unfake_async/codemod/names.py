@@ -26,6 +26,11 @@ EXECUTOR_CLASSES = frozenset(
 NameLookup = Callable[[cst.CSTNode], Collection[QualifiedName]]
 
 
+def code(node: cst.CSTNode) -> str:
+    """The source text of a node (what `cst.Module([]).code_for_node` gives)."""
+    return cst.Module([]).code_for_node(node)
+
+
 def resolved(value) -> Collection[QualifiedName]:
     """A metadata value from `MetadataWrapper.resolve`, which may still be lazy."""
     return value() if callable(value) else (value or ())

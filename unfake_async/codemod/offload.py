@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.sites import RequestCall, Wrapper
 
 
@@ -21,10 +22,6 @@ class Offloaded:
     what: str
     wrapper: Optional[Wrapper] = None
     blockers: List[str] = field(default_factory=list)
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def resolve_offloaded(func: cst.BaseExpression, args: Sequence[cst.Arg], ctx) -> Optional[Offloaded]:

@@ -16,6 +16,8 @@ from typing import Dict, List, Optional
 
 import libcst as cst
 
+from unfake_async.codemod.names import code
+
 # Options httpx applies per request, so they can move from the constructor to each call.
 PER_CALL = ("headers", "params", "timeout", "auth", "follow_redirects", "base_url")
 # Options only a client has. Defaults that change nothing are dropped instead (DEFAULTS).
@@ -39,10 +41,6 @@ DEFAULTS = {"verify": "True", "http1": "True", "http2": "False", "trust_env": "T
 REQUEST_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")
 # Methods whose first positional parameter is the HTTP method, then the URL.
 METHOD_FIRST = ("request", "stream")
-
-
-def code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 @dataclass

@@ -14,11 +14,14 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from unfake_async.codemod import exceptions
-from unfake_async.codemod.arguments import HttpxCall, map_arguments
-from unfake_async.codemod.arguments import map_auth
-from unfake_async.codemod.session_attribute import SessionAttributeMigration, plan_session_attribute
+from unfake_async.codemod.arguments import HttpxCall, map_arguments, map_auth
 from unfake_async.codemod.executor_cap import executor_cap
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.names import resolved
+from unfake_async.codemod.session_attribute import (
+    SessionAttributeMigration,
+    plan_session_attribute,
+)
 from unfake_async.codemod.sites import Site
 from unfake_async.settings import Settings
 
@@ -232,7 +235,7 @@ class Planner:
         elif name == "is_permanent_redirect":
             plan.edits[attribute] = lambda updated: cst.parse_expression(
                 "({0}.status_code in (301, 308) and 'location' in {0}.headers)".format(
-                    cst.Module([]).code_for_node(updated.value)
+                    _code(updated.value)
                 )
             )
         elif name in RENAMED_ATTRIBUTES:
@@ -300,5 +303,5 @@ def _parenthesize(node: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def _guarded_raise(call: cst.Call) -> cst.BaseExpression:
-    response = cst.Module([]).code_for_node(call.func.value)
+    response = _code(call.func.value)
     return cst.parse_expression(f"({response}.raise_for_status() if {response}.status_code >= 400 else None)")

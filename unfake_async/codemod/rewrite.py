@@ -11,16 +11,12 @@ from typing import Dict, List, Optional, Sequence, Set
 import libcst as cst
 import libcst.matchers as m
 
-from unfake_async.codemod import cleanup
+from unfake_async.codemod import cleanup, exceptions
 from unfake_async.codemod import client as client_code
-from unfake_async.codemod import exceptions
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.plan import SitePlan
 from unfake_async.codemod.session_attribute import SessionAttributeMigration
 from unfake_async.settings import Settings
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def client_expression(plan: SitePlan, settings: Settings) -> cst.BaseExpression:

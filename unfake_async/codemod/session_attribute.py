@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Set
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.names import is_session_constructor
 from unfake_async.settings import Settings
 
@@ -47,10 +48,6 @@ class SessionAttributeMigration:
 
 def _self_attribute(name: str) -> m.Attribute:
     return m.Attribute(value=m.Name("self"), attr=m.Name(name))
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _init(class_def: cst.ClassDef) -> Optional[cst.FunctionDef]:

@@ -16,6 +16,8 @@ from typing import Callable, Dict, List
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod.names import code as _code
+
 # Builds the replacement of a node from its updated version.
 Edit = Callable[[cst.CSTNode], cst.CSTNode]
 
@@ -36,10 +38,6 @@ class StreamPlan:
     loops: List[cst.For] = field(default_factory=list)
     blockers: List[str] = field(default_factory=list)
     unsafe: List[str] = field(default_factory=list)
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _keyword(call: cst.Call, name: str):

@@ -29,10 +29,11 @@ import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
-from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited, code
+from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.bindings import Binding, BindingResolver
 from unfake_async.codemod.httpx_stream import StreamBlock, stream_block
 from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.names import code
 from unfake_async.codemod.passes import PassContext, PassOutcome
 from unfake_async.codemod.shared_client import client_expression, ensure_clients
 

@@ -20,8 +20,9 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import PositionProvider, ScopeProvider
 
 from unfake_async.codemod import cleanup, names
-from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited, code
+from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.model import FixLevel, FixSafety
+from unfake_async.codemod.names import code
 from unfake_async.codemod.passes import PassContext, PassOutcome
 
 RULE_ID = "UFA008"
