@@ -67,14 +67,7 @@ class ModuleView:
         return False
 
     def in_generator_expression(self, node: cst.CSTNode) -> bool:
-        """True when `node` is in a generator expression of its function: an `await` there would
-        turn the generator into an async generator."""
-        current = self.parents.get(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
-            if isinstance(current, cst.GeneratorExp):
-                return True
-            current = self.parents.get(current)
-        return False
+        return in_generator_expression(node, self.parents.get)
 
     def method_class(self, function: cst.FunctionDef) -> Optional[cst.ClassDef]:
         """The top-level class `function` is a method of (with a `self` first parameter), else None.
@@ -92,10 +85,26 @@ class ModuleView:
         return class_def
 
 
+def in_generator_expression(node: cst.CSTNode, parent_of: Callable[[cst.CSTNode], Optional[cst.CSTNode]]) -> bool:
+    """True when `node` is in a generator expression of its function: an `await` there would
+    turn the generator into an async generator."""
+    current = parent_of(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(current, cst.GeneratorExp):
+            return True
+        current = parent_of(current)
+    return False
+
+
 def awaited(original: cst.BaseExpression, expression: cst.BaseExpression, parents: Parents) -> cst.BaseExpression:
     """`await expression` in the place of `original`, parenthesised where the grammar needs it
     (`time.sleep(1).x` → `(await ...).x`) and keeping the parentheses `original` had."""
-    result = cst.Await(expression=expression)
+    return in_place_of(original, cst.Await(expression=expression), parents)
+
+
+def in_place_of(original: cst.BaseExpression, result: cst.BaseExpression, parents: Parents) -> cst.BaseExpression:
+    """`result` (an await, or an expression around one) in the place of `original`, with the
+    parentheses `original` had, or new ones where an attribute, subscript or call follows."""
     parent = parents.get(original)
     tight = isinstance(parent, (cst.Attribute, cst.Subscript)) or (
         isinstance(parent, cst.Call) and parent.func is original

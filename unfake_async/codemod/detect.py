@@ -17,6 +17,7 @@ from libcst.metadata import (
 )
 
 from unfake_async.codemod import names
+from unfake_async.codemod.async_scope import in_generator_expression
 from unfake_async.codemod.offload import Offloaded, resolve_offloaded
 from unfake_async.codemod.sessions import SessionTracker
 from unfake_async.codemod.sites import Site
@@ -49,12 +50,7 @@ class MatchContext:
 
     def inside_generator_expression(self, node: cst.CSTNode) -> bool:
         """True when `node` sits in a generator expression of the current function."""
-        current = self.parent(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.Lambda)):
-            if isinstance(current, cst.GeneratorExp):
-                return True
-            current = self.parent(current)
-        return False
+        return in_generator_expression(node, self.parent)
 
     def is_partial(self, node: cst.BaseExpression) -> bool:
         return names.is_partial(self.lookup, node)

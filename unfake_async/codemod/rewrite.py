@@ -13,6 +13,7 @@ import libcst.matchers as m
 
 from unfake_async.codemod import cleanup, exceptions
 from unfake_async.codemod import client as client_code
+from unfake_async.codemod.async_scope import in_place_of
 from unfake_async.codemod.names import code as _code
 from unfake_async.codemod.plan import SitePlan
 from unfake_async.codemod.session_attribute import SessionAttributeMigration
@@ -44,14 +45,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
             lpar=list(original.lpar) + list(result.lpar), rpar=list(result.rpar) + list(original.rpar)
         )
     # A direct call: `requests.get(u).json()` needs `(await c.get(u)).json()`.
-    parent = parents.get(original)
-    tight = (
-        isinstance(parent, (cst.Attribute, cst.Subscript))
-        or (isinstance(parent, cst.Call) and parent.func is original)
-    )
-    if tight or original.lpar:
-        return result.with_changes(lpar=list(original.lpar) or [cst.LeftParen()], rpar=list(original.rpar) or [cst.RightParen()])
-    return result
+    return in_place_of(original, result, parents)
 
 
 class Rewriter(cst.CSTTransformer):
