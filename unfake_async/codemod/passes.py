@@ -15,14 +15,13 @@ A pass honours suppression comments and the select/ignore settings for its own r
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from unfake_async.codemod import suppression
+from unfake_async.codemod import prefilter, suppression
 from unfake_async.codemod.model import Finding, FixLevel, FixSafety
 from unfake_async.settings import Settings
 
@@ -159,15 +158,12 @@ def may_apply(module_pass: "ModulePass", text: str, settings: Settings) -> bool:
     return all(any(_mentions(text, word) for word in group) for group in groups)
 
 
-# "requests" is also an English word (Django's tests say "2 requests concurrently"): for it, an
-# import statement is what counts, as in the prefilter.
-_REQUESTS_IMPORT = re.compile(r"^[ \t]*(?:import[ \t]+[^#\n]*\brequests\b|from[ \t]+requests\b)", re.MULTILINE)
-
-
 def _mentions(text: str, word: str) -> bool:
-    if word not in text:
-        return False
-    return word != "requests" or _REQUESTS_IMPORT.search(text) is not None
+    # "requests" is also an English word (Django's tests say "2 requests concurrently"): for it,
+    # an import statement is what counts, as in the prefilter.
+    if word == "requests":
+        return prefilter.has_trigger(text, "requests")
+    return word in text
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:

@@ -69,6 +69,11 @@ def might_match(source: str) -> bool:
     return any(_matches(source, literal, pattern) for literal, pattern in _triggers)
 
 
+def has_trigger(source: str, literal: str) -> bool:
+    """Whether the trigger for one library (`"requests"`, `"httpx"`, ...) matches `source`."""
+    return any(_matches(source, word, pattern) for word, pattern in _triggers if word == literal)
+
+
 def refresh() -> None:
     """Recompile after REQUIRED_PATTERNS or TRIGGER_PATTERNS were changed at run time (tests)."""
     global _required, _triggers
