@@ -89,10 +89,9 @@ def _tie_sessions(plans: List[SitePlan]) -> None:
     keep it a requests Session."""
     groups = {}
     for plan in plans:
-        if plan.session is not None:
-            groups.setdefault(("attribute", id(plan.session)), []).append(plan)
-        elif plan.with_node is not None:
-            groups.setdefault(("with", id(plan.with_node)), []).append(plan)
+        key = _session_key(plan)
+        if key is not None:
+            groups.setdefault(key, []).append(plan)
     for (kind, _), members in groups.items():
         if kind == "with":
             other_use = _other_session_use(members)
