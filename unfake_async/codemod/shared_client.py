@@ -8,11 +8,11 @@ and is a no-op for what is already there.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Tuple
 
 import libcst as cst
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from unfake_async.codemod.client import client_imports
 from unfake_async.codemod.rewrite import add_class_client, add_client_factory, add_module_client
@@ -46,19 +46,33 @@ class _AddClients(cst.CSTTransformer):
 
 
 def ensure_clients(module: cst.Module, settings: Settings, *, module_client: bool,
-                   class_names: Iterable[str] = ()) -> cst.Module:
+                   class_names: Iterable[str] = (), add_imports: Iterable[Tuple[str, Optional[str]]] = (),
+                   remove_unused: Iterable[Tuple[str, Optional[str]]] = ()) -> cst.Module:
     """Add the module-level client (when `module_client`) and a client to each top-level class
-    named in `class_names`, plus the imports they need. Idempotent."""
+    named in `class_names`, plus the imports they need. Idempotent.
+
+    A pass's own import changes go through here too (`add_imports`, and `remove_unused`: imports
+    to drop when nothing uses them any more), so that the imports are fixed once, and before the
+    generated code is inserted: import bookkeeping over that long code would cost more than the
+    rest of the fix."""
     class_names = list(class_names)
-    if not module_client and not class_names:
-        return module
-    # Imports first: import bookkeeping over the long generated code would cost more than the rest.
+    remove_unused = list(remove_unused)
+    additions = list(add_imports)
+    if module_client or class_names:
+        additions += client_imports(settings)
     context = CodemodContext()
-    for name, obj in client_imports(settings):
+    for name, obj in additions:
         AddImportsVisitor.add_needed_import(context, name, obj)
-    module = AddImportsVisitor(context).transform_module(module)
+    for name, obj in remove_unused:
+        RemoveImportsVisitor.remove_unused_import(context, name, obj)
+    if additions:
+        module = AddImportsVisitor(context).transform_module(module)
+    if remove_unused:
+        module = RemoveImportsVisitor(context).transform_module(module)
     if class_names:
         module = module.visit(_AddClients(settings, class_names))
     if module_client:
         return add_module_client(module, settings)
-    return add_client_factory(module, settings)
+    if class_names:
+        return add_client_factory(module, settings)
+    return module

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from unfake_async.codemod import cleanup, exceptions
@@ -305,10 +303,8 @@ class StreamingPass:
         module = cleanup.remove_dead_code(module, names, set())
         in_class = [s for s in chosen if planner.in_class_method(s.site)]
         module = ensure_clients(module, context.settings, module_client=len(in_class) < len(chosen),
-                                class_names={s.site.class_def.name.value for s in in_class})
-        imports = CodemodContext()
-        for name in ("requests", "functools"):  # the executor's partial may be gone too
-            RemoveImportsVisitor.remove_unused_import(imports, name)
-        module = RemoveImportsVisitor(imports).transform_module(module)
+                                class_names={s.site.class_def.name.value for s in in_class},
+                                # the executor's partial may be gone too
+                                remove_unused=[("requests", None), ("functools", None)])
         code = module.code
         return code if code != context.source else None

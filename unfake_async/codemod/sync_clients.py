@@ -26,8 +26,6 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
 from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.bindings import Binding, BindingResolver
@@ -294,14 +292,12 @@ class _Rewrite:
             else:
                 self._block_call(hit)
         module = self.view.module.visit(ReplaceNodes(self.edits))
-        module = ensure_clients(module, self.settings, module_client=self.module_client, class_names=sorted(self.classes))
-        context = CodemodContext()
-        AddImportsVisitor.add_needed_import(context, self.settings.target)
-        for lib, name in self.from_imports:
-            AddImportsVisitor.add_needed_import(context, lib)
-            RemoveImportsVisitor.remove_unused_import(context, lib, name)
-        module = AddImportsVisitor(context).transform_module(module)
-        return RemoveImportsVisitor(context).transform_module(module).code
+        module = ensure_clients(
+            module, self.settings, module_client=self.module_client, class_names=sorted(self.classes),
+            add_imports=[(self.settings.target, None)] + [(lib, None) for lib, _ in self.from_imports],
+            remove_unused=list(self.from_imports),
+        )
+        return module.code
 
     def _client(self, function: cst.FunctionDef) -> cst.BaseExpression:
         class_def = self.view.method_class(function)
