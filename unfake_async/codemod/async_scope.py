@@ -2,14 +2,14 @@
 
 Shared by the passes of issue 7 (sync clients, sync helpers, loop hygiene). They work from the
 metadata the passes share (ParentNodeProvider, QualifiedNameProvider) instead of a scope stack, so
-each can ask about any node it found with a matcher.
+each can ask about any node it found with a matcher. It imports no `libcst.matchers` (0.17 s):
+loop hygiene, the one pass a check run of a big tree usually needs, gets by without it.
 """
 from __future__ import annotations
 
 from typing import Callable, Collection, Dict, Iterator, Optional, Set
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, QualifiedName, QualifiedNameProvider
 
 from unfake_async.codemod import names
@@ -80,7 +80,8 @@ class ModuleView:
         params = function.params.params
         if not params or params[0].name.value != "self":
             return None
-        if any(m.matches(d.decorator, m.Name("staticmethod") | m.Name("classmethod")) for d in function.decorators):
+        if any(isinstance(d.decorator, cst.Name) and d.decorator.value in ("staticmethod", "classmethod")
+               for d in function.decorators):
             return None
         return class_def
 

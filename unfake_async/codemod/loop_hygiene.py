@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import ParentNodeProvider, ScopeProvider
 
+from unfake_async.codemod import prefilter
 from unfake_async.codemod.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.model import FixSafety
 from unfake_async.codemod.names import code as _code
@@ -34,6 +33,9 @@ class LoopHygienePass:
     """Rules UFA009 and UFA010."""
 
     rule_ids = ("UFA009", "UFA010")
+    # Every finding is about one call, its coroutine and its imports: when no other pass can
+    # fire, a check run analyses `local_slice.function_local_slice(source, local_calls)`.
+    local_calls = SLEEP | GET_EVENT_LOOP
 
     def run(self, context: PassContext) -> PassOutcome:
         if "sleep" not in context.source and "get_event_loop" not in context.source:
@@ -94,6 +96,8 @@ def _loops_the_core_removes(context: PassContext) -> Set[cst.Call]:
     `loop = asyncio.get_event_loop()` followed by `await loop.run_in_executor(None, requests.get,
     url)` is one UFA001 finding: its fix removes the loop line, so UFA009 stays quiet about it.
     A requests call the core reports without a fix keeps its loop, and UFA009 reports that."""
+    if not prefilter.has_trigger(context.source, "requests"):
+        return set()  # every owner above offloads a requests call (and the core's gate is this)
     from unfake_async.codemod.detect import Detector
     from unfake_async.rules import ufa001_run_in_executor
 
@@ -192,6 +196,10 @@ def _import_of(func: cst.BaseExpression, view: ModuleView) -> Tuple[str, Optiona
 
 
 def _fix_imports(module: cst.Module, maybe_unused: List[Tuple[str, Optional[str], Optional[str]]]) -> cst.Module:
+    # Imported here: libcst.codemod pulls in libcst.matchers (0.17 s), which reporting never needs.
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+
     context = CodemodContext()
     AddImportsVisitor.add_needed_import(context, "asyncio")
     for module_name, name, alias in dict.fromkeys(maybe_unused):

@@ -40,13 +40,20 @@ class PassContext:
     settings: Settings
     fix_level: FixLevel
     _suppressions: Optional[suppression.Suppressions] = field(default=None, repr=False)
+    # For a module parsed from a slice of `source`: the `source` line of each module line.
+    line_numbers: Optional[Tuple[int, ...]] = field(default=None, repr=False)
 
     @classmethod
-    def parse(cls, source: str, settings: Settings, fix_level: FixLevel) -> "PassContext":
+    def parse(cls, code: str, settings: Settings, fix_level: FixLevel, *, source: Optional[str] = None,
+              line_numbers: Optional[Tuple[int, ...]] = None) -> "PassContext":
+        """Parse `code`; `source` is the text the user wrote when `code` is a slice of its lines
+        (`local_slice`), `line_numbers` where each came from: suppression comments and gates
+        read the full text, and findings are positioned on it."""
         # The module was parsed here and nobody else holds it: the wrapper's defensive deep copy
         # (70% of a parse's cost again) buys nothing.
-        wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
-        return cls(source, wrapper, settings, fix_level)
+        wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
+        return cls(code if source is None else source, wrapper, settings, fix_level,
+                   line_numbers=line_numbers)
 
     @property
     def module(self) -> cst.Module:
@@ -74,7 +81,11 @@ class PassContext:
         lines = [positions[node].start.line]
         if statement is not None:
             lines.append(positions[statement].start.line)
-        return not self.suppressions.suppressed(rule_id, *lines)
+        return not self.suppressions.suppressed(rule_id, *map(self.source_line, lines))
+
+    def source_line(self, line: int) -> int:
+        """The line of `source` that line `line` of the parsed module is."""
+        return line if self.line_numbers is None else self.line_numbers[line - 1]
 
     def wants_fix(self, safety: FixSafety) -> bool:
         """Whether a fix of this safety is applied at this run's level."""
@@ -89,9 +100,9 @@ class PassContext:
         return Finding(
             rule_id=rule_id,
             message=message,
-            line=position.start.line,
+            line=self.source_line(position.start.line),
             col=position.start.column + 1,
-            end_line=position.end.line,
+            end_line=self.source_line(position.end.line),
             end_col=position.end.column + 1,
             fix=fix,
             reason=reason,
@@ -117,19 +128,45 @@ class ModulePass(Protocol):
         ...
 
 
-def pass_order() -> List[ModulePass]:
-    """Every pass, in the order they rewrite. Imported lazily: each pulls in libcst machinery."""
-    from unfake_async.codemod.core_pass import CorePass
-    from unfake_async.codemod.per_call_client import PerCallClientPass
-    from unfake_async.codemod.streaming import StreamingPass
-    from unfake_async.codemod.loop_hygiene import LoopHygienePass
-    from unfake_async.codemod.sync_clients import SyncClientsPass
-    from unfake_async.codemod.sync_helpers import SyncHelperPass
+@dataclass
+class LazyPass:
+    """A pass by name, imported on first use: each pass module pulls in libcst machinery (the
+    core's `libcst.matchers` alone costs 0.17 s), and most files need one pass or none."""
 
-    # SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
-    # PerCallClientPass then moves to the shared client: it must come first.
-    # SyncHelperPass makes helpers `async def` whose requests calls CorePass then migrates.
-    return [SyncHelperPass(), SyncClientsPass(), PerCallClientPass(), StreamingPass(), CorePass(), LoopHygienePass()]
+    name: str
+    module: str
+    _instance: Optional["ModulePass"] = field(default=None, repr=False)
+
+    def load(self) -> "ModulePass":
+        if self._instance is None:
+            import importlib
+
+            self._instance = getattr(importlib.import_module(self.module), self.name)()
+        return self._instance
+
+
+# Every pass, in the order they rewrite.
+# SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
+# PerCallClientPass then moves to the shared client: it must come first.
+# SyncHelperPass makes helpers `async def` whose requests calls CorePass then migrates.
+_PASS_ORDER = (
+    ("SyncHelperPass", "unfake_async.codemod.sync_helpers"),
+    ("SyncClientsPass", "unfake_async.codemod.sync_clients"),
+    ("PerCallClientPass", "unfake_async.codemod.per_call_client"),
+    ("StreamingPass", "unfake_async.codemod.streaming"),
+    ("CorePass", "unfake_async.codemod.core_pass"),
+    ("LoopHygienePass", "unfake_async.codemod.loop_hygiene"),
+)
+_LAZY_PASSES = [LazyPass(name, module) for name, module in _PASS_ORDER]
+
+
+def pass_order() -> List[LazyPass]:
+    """Every pass, in the order they rewrite, not yet imported (`LazyPass.load`)."""
+    return list(_LAZY_PASSES)
+
+
+def enabled(module_pass: "ModulePass", settings: Settings) -> bool:
+    return any(settings.rule_enabled(rule) for rule in module_pass.rule_ids)
 
 
 # Words a pass cannot find anything without, as groups: the text must hold a word of every group.
@@ -144,9 +181,8 @@ _GATES: Dict[str, Tuple[Tuple[str, ...], ...]] = {
 }
 
 
-def may_apply(module_pass: "ModulePass", text: str, settings: Settings) -> bool:
-    """False when `text` cannot hold anything for this pass (a cheap substring test)."""
-    name = type(module_pass).__name__
+def may_apply(name: str, text: str, settings: Settings) -> bool:
+    """False when `text` cannot hold anything for the pass called `name` (a cheap substring test)."""
     if name == "SyncHelperPass":
         # A sync helper is only migrated for the requests calls in it.
         offloads = ["run_in_executor", "to_thread"] + [
