@@ -5,6 +5,7 @@ import pytest
 
 from unfake_async.codemod import discovery
 from unfake_async.codemod.discovery import DiscoveryOptions, discover
+from unfake_async.codemod.exclude_spec import ExcludeSpec
 
 
 def make(root, *names):
@@ -160,3 +161,53 @@ def test_invalid_gitignore_line_is_skipped_like_git_does(tmp_path):
     (tmp_path / ".gitignore").write_text("!\nskip.py\n")
     rel, result = found(tmp_path)
     assert rel == ["keep.py"] and result.errors == []
+
+
+EXCLUDE_SETS = [
+    discovery.DEFAULT_EXCLUDES,
+    discovery.DEFAULT_EXCLUDES + ("tests/asgi/tests.py", "/pkg", "docs/", "*.pyi", "a/**/b"),
+    discovery.DEFAULT_EXCLUDES + ("!build",),  # a negation: the whole spec decides, in order
+    ("build", "!build/keep", "keep"),
+    ("a.b", "...", ".", "..", "#build", " build", "build ", "\\!x", "x\\ y", "-", "_"),
+]
+CANDIDATES = [
+    "build", "build/", "a/build", "a/build/", "a/build/x.py", "abuild/x.py", "build.py", "x/build.py/",
+    "a/b", "a/x/b/", "pkg", "pkg/x.py", "q/pkg/x.py", "docs", "docs/", "a.b/c", "axb/c", "...", ".",
+    "./", "./build", "/build", "//build", "a//build/x", "a/./build", "x\nbuild/y", "x\n/build",
+    "build\n", " build", "build ", "!x", "x y", "-", "_/", "tests/asgi/tests.py", "t/tests/asgi/tests.py",
+    "build/keep", "build/keep/", "keep/x.py", "dir/site-packages/x.py", "node_modules/",
+]
+
+
+@pytest.mark.parametrize("excludes", EXCLUDE_SETS)
+def test_the_exclude_fast_path_matches_exactly_what_pathspec_matches(excludes):
+    fast = ExcludeSpec(excludes)
+    spec = discovery.pathspec.GitIgnoreSpec.from_lines(excludes)
+    assert {c: fast.match_file(c) for c in CANDIDATES} == {c: spec.match_file(c) for c in CANDIDATES}
+
+
+def test_user_excludes_with_negation_and_slashes(tmp_path):
+    make(tmp_path, "build/a.py", "src/build/b.py", "src/gen/c.py", "gen/d.py", "e.py")
+    rel, _ = found(tmp_path, excludes=discovery.DEFAULT_EXCLUDES + ("!src/build/", "/gen"))
+    assert rel == ["e.py", "src/build/b.py", "src/gen/c.py"]
+    rel, _ = found(tmp_path, excludes=discovery.DEFAULT_EXCLUDES + ("src/gen", "!build"))
+    assert rel == ["build/a.py", "e.py", "gen/d.py", "src/build/b.py"]
+
+
+def test_gitignores_that_apply_depend_on_the_directory_named(tmp_path):
+    """Walked once below `vendor` and once from `vendor/sub`: `vendor/.gitignore` applies only in
+    the first walk, whatever the order (the per-directory memo must not carry it over)."""
+    make(tmp_path, "vendor/sub/gen_a.py", "vendor/sub/b.py", "vendor/gen_c.py")
+    (tmp_path / "vendor" / ".gitignore").write_text("gen_*.py\n")
+    vendor, sub = tmp_path / "vendor", tmp_path / "vendor" / "sub"
+    for paths in ([vendor, sub], [sub, vendor]):
+        rel, _ = found(tmp_path, paths, excludes=("vendor",))
+        assert rel == ["vendor/sub/b.py", "vendor/sub/gen_a.py"]
+
+
+def test_a_virtualenv_is_walked_only_when_named_and_pyvenv_cfg_must_be_a_file(tmp_path):
+    make(tmp_path, "env/pyvenv.cfg", "env/lib/a.py", "notenv/pyvenv.cfg/x", "notenv/b.py")
+    rel, _ = found(tmp_path)
+    assert rel == ["notenv/b.py"]
+    rel, _ = found(tmp_path, [tmp_path / "env"])
+    assert rel == ["env/lib/a.py"]

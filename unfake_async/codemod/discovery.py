@@ -13,9 +13,11 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import pathspec
+
+from unfake_async.codemod.exclude_spec import ExcludeSpec
 
 SOURCE_SUFFIXES = (".py", ".pyi")
 
@@ -44,6 +46,9 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
     "site-packages",
 )
 
+
+# The .gitignore files that apply to a directory, deepest first: (directory, spec) pairs.
+_Chain = Tuple[Tuple[str, pathspec.GitIgnoreSpec], ...]
 
 OUTSIDE_LINK = "symlink points outside the given paths; not followed (name its target to check it)"
 
@@ -87,12 +92,16 @@ class _Walker:
         self.paths = list(paths)
         self.options = options
         self.root = os.path.realpath(options.root or os.getcwd())
-        self.exclude_spec = pathspec.GitIgnoreSpec.from_lines(options.excludes)
+        self.exclude_spec = ExcludeSpec(options.excludes)
         self.real_roots = [os.path.realpath(p) for p in paths if os.path.exists(p)]
         self.result = Discovery()
         self.seen: set = set()
         self._gitignores: Dict[str, Optional[pathspec.GitIgnoreSpec]] = {}
+        self._chains: Dict[Tuple[str, str], _Chain] = {}  # by (directory, top)
+        self._applicable: Dict[Tuple[str, Optional[str]], _Chain] = {}  # by (directory, anchor)
         self._tops: Dict[str, str] = {}
+        self._git_roots: Dict[str, Optional[str]] = {}
+        self._without_git: Set[str] = set()  # directories listed without a `.git` entry
         self._anchor: Optional[str] = None  # set while walking an explicitly named excluded dir
 
     def run(self) -> Discovery:
@@ -127,17 +136,18 @@ class _Walker:
     def _walk(self, top: str, real_top: str) -> None:
         # Real paths are built by joining names onto the real directory: directory symlinks are
         # never descended, so no entry below needs a realpath() (an lstat per path component).
-        stack = [(top, real_top)]
+        stack = [(top, real_top, False)]
         while stack:
-            directory, real_directory = stack.pop()
-            try:
-                with os.scandir(directory) as it:
-                    entries = sorted(it, key=lambda e: e.name)
-            except OSError as exc:
-                self.result.errors.append(
-                    (directory, f"cannot read directory: {exc.strerror or exc}; not checked")
-                )
+            directory, real_directory, below_top = stack.pop()
+            entries = self._list(directory)
+            if entries is None:
                 continue
+            names = {entry.name for entry in entries}
+            # A named directory is walked even when it is a virtualenv; one found below is not.
+            # Only a listing holding `pyvenv.cfg` needs is_virtualenv's stat() to tell.
+            if below_top and "pyvenv.cfg" in names and is_virtualenv(directory):
+                continue
+            self._note_listing(real_directory, names)
             subdirs = []
             for entry in entries:
                 path = entry.path
@@ -150,11 +160,30 @@ class _Walker:
                 except OSError:
                     continue
                 if is_dir:
-                    if not self._excluded(path, True, real) and not is_virtualenv(path):
-                        subdirs.append((path, real))
-                elif entry.name.endswith(SOURCE_SUFFIXES) and not self._excluded(path, False, real):
-                    self._add(path, real)
+                    if not self._excluded(path, True, real, real_directory):
+                        subdirs.append((path, real, True))
+                elif entry.name.endswith(SOURCE_SUFFIXES):
+                    if not self._excluded(path, False, real, real_directory):
+                        self._add(path, real)
             stack.extend(reversed(subdirs))  # depth-first, in name order
+
+    def _list(self, directory: str) -> Optional[List[os.DirEntry]]:
+        try:
+            with os.scandir(directory) as it:
+                return sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.result.errors.append(
+                (directory, f"cannot read directory: {exc.strerror or exc}; not checked")
+            )
+            return None
+
+    def _note_listing(self, real_directory: str, names: Set[str]) -> None:
+        """Remember what the listing shows is absent, so that the .gitignore lookups for the
+        entries need no failed open() of `.gitignore` or stat() of `.git` per directory."""
+        if ".gitignore" not in names:
+            self._gitignores.setdefault(real_directory, None)
+        if ".git" not in names:
+            self._without_git.add(real_directory)
 
     def _visit_link(self, path: str) -> None:
         """A symlink found while walking: files inside the roots count, nothing else is followed."""
@@ -190,14 +219,17 @@ class _Walker:
 
     # -- exclusion -----------------------------------------------------------------------------
 
-    def _excluded(self, path: str, is_dir: bool, real: Optional[str] = None) -> bool:
+    def _excluded(
+        self, path: str, is_dir: bool, real: Optional[str] = None, directory: Optional[str] = None
+    ) -> bool:
+        """`real` and its (real) `directory` when the walk knows them, to spare working them out."""
         absolute = real or _real(path)
         relative = self._relative(absolute)
         candidate = relative + "/" if is_dir else relative
         # Gitignore semantics: a pattern naming a directory also excludes every file below it.
         if self.exclude_spec.match_file(candidate):
             return True
-        return self.options.respect_gitignore and self._gitignored(absolute, is_dir)
+        return self.options.respect_gitignore and self._gitignored(absolute, is_dir, directory)
 
     def _relative(self, absolute: str) -> str:
         if self._anchor is not None and _is_within(absolute, self._anchor):
@@ -206,34 +238,69 @@ class _Walker:
             return _below(absolute, self.root)
         return absolute.lstrip("/").replace(os.sep, "/")
 
-    def _gitignored(self, absolute: str, is_dir: bool) -> bool:
-        top = self._anchor or self._gitignore_top(os.path.dirname(absolute))
+    def _gitignored(self, absolute: str, is_dir: bool, directory: Optional[str] = None) -> bool:
+        directory = directory or os.path.dirname(absolute)
+        chain = self._applicable.get((directory, self._anchor))
+        if chain is None:
+            top = self._anchor or self._gitignore_top(directory)
+            chain = self._applicable[(directory, self._anchor)] = self._gitignore_chain(directory, top)
         # The deepest .gitignore with an opinion wins, as in git.
-        for directory in _ancestors(os.path.dirname(absolute)):
-            spec = self._gitignore_at(directory)
-            if spec is not None:
-                relative = _below(absolute, directory)
-                verdict = _verdict(spec, relative + "/" if is_dir else relative)
-                if verdict is not None:
-                    return verdict
-            if directory == top:
-                break
+        for base, spec in chain:
+            relative = _below(absolute, base)
+            verdict = _verdict(spec, relative + "/" if is_dir else relative)
+            if verdict is not None:
+                return verdict
         return False
+
+    def _gitignore_chain(self, directory: str, top: str) -> "_Chain":
+        """Every (directory, spec) of a .gitignore from `directory` up to `top`, deepest first.
+
+        Memoised per directory, and built from the nearest ancestor already known, so that the
+        files of a directory no .gitignore applies to cost one dict lookup (Django: 0.09 s of a
+        0.14 s walk went into asking every ancestor of every path again)."""
+        pending = []
+        chain: _Chain = ()
+        for ancestor in _ancestors(directory):
+            known = self._chains.get((ancestor, top))
+            if known is not None:
+                chain = known
+                break
+            pending.append(ancestor)
+            if ancestor == top:
+                break
+        for ancestor in reversed(pending):
+            spec = self._gitignore_at(ancestor)
+            if spec is not None:
+                chain = ((ancestor, spec),) + chain
+            self._chains[(ancestor, top)] = chain
+        return chain
 
     def _gitignore_top(self, directory: str) -> str:
         """The highest directory whose .gitignore applies: the repository root, or else the
         given root (or project root) the path lies in, so stray files above do not leak in."""
         if directory not in self._tops:
-            top = None
-            for ancestor in _ancestors(directory):
-                if os.path.exists(os.path.join(ancestor, ".git")):
-                    top = ancestor
-                    break
+            top = self._git_root(directory)
             if top is None:
                 containing = [r for r in self.real_roots + [self.root] if _is_within(directory, r)]
                 top = min(containing, key=len) if containing else directory
             self._tops[directory] = top
         return self._tops[directory]
+
+    def _git_root(self, directory: str) -> Optional[str]:
+        """The nearest ancestor holding `.git`, memoised for every directory on the way up."""
+        pending = []
+        found = None
+        for ancestor in _ancestors(directory):
+            if ancestor in self._git_roots:
+                found = self._git_roots[ancestor]
+                break
+            pending.append(ancestor)
+            if ancestor not in self._without_git and os.path.exists(os.path.join(ancestor, ".git")):
+                found = ancestor
+                break
+        for ancestor in pending:
+            self._git_roots[ancestor] = found
+        return found
 
     def _gitignore_at(self, directory: str) -> Optional[pathspec.GitIgnoreSpec]:
         if directory not in self._gitignores:
