@@ -142,3 +142,75 @@ def test_text_the_encoding_cannot_hold_is_an_error_and_the_file_is_untouched(tmp
     with pytest.raises(fileio.FileError, match="cannot encode"):
         fileio.write_source(str(path), "# coding: latin-1\nx = '\u2603'\n", source)
     assert path.read_bytes() == raw
+
+
+def _decoded_through_tokenize(data: bytes):
+    """What decode_source did before its UTF-8 fast path: always ask tokenize."""
+    import io
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if "unknown encoding" not in exc.msg:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return ("error", fileio._not_utf8(bad))
+        return ("error", f"cannot determine encoding: {exc.msg}")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        if encoding.startswith("utf-8"):
+            return ("error", fileio._not_utf8(exc))
+        return ("error", f"cannot decode as {encoding} (byte {exc.start})")
+    except LookupError:
+        return ("error", f"unknown encoding {encoding!r} in coding cookie")
+    return (fileio._normalise_newlines(text)[0], encoding)
+
+
+ENCODING_CASES = [
+    b"", b"\n", b"\n\n", b"x = 1\n", b"x = 1", b"\xef\xbb\xbfx = 1\n", b"\xef\xbb\xbf",
+    b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", b"#!/usr/bin/env python\n# coding: latin-1\nx = '\xe9'\n",
+    b"x = 1\n# coding: latin-1\nx = '\xe9'\n", b"\n\n# coding: latin-1\nx = '\xe9'\n",
+    b"s = 'coding: latin-1'\nx = '\xe9'\n", b"# coding: klingon\n", b"\n# coding: klingon\n",
+    b"\xef\xbb\xbf# coding: latin-1\n", b"\xef\xbb\xbf# coding: utf-8\nx = '\xc3\xa9'\n",
+    b"x = '\xe9'\n", b"# \xe9\nx = 1\n", b"\n# \xe9\n", b"x = 1\ny = '\xe9'\n", b"\ny = '\xe9'\n",
+    b"# coding: latin-1\rx = '\xe9'\r", b"# comment\r\n# coding: cp1252\r\nx = '\x80'\r\n",
+    b"# vim: set fileencoding=ascii :\nx = '\xe9'\n", b"#coding=utf-8\nx = '\xff'\n",
+    b"x = '\xc3\xa9'\r\n", b"# no cookie, just coding\nx = 1\n",
+]
+
+
+@pytest.mark.parametrize("data", ENCODING_CASES)
+def test_decoding_matches_tokenize_detect_encoding_exactly(data):
+    try:
+        source = fileio.decode_source(data)
+    except fileio.FileError as exc:
+        outcome = ("error", str(exc))
+    else:
+        outcome = (source.text, source.encoding)
+    assert outcome == _decoded_through_tokenize(data)
+
+
+def test_the_digest_is_of_the_bytes_as_read(tmp_path):
+    import hashlib
+
+    raw = b"\xef\xbb\xbfx = 1\r\n"
+    path = tmp_path / "mod.py"
+    path.write_bytes(raw)
+    source = fileio.read_source(str(path))
+    path.write_bytes(b"y = 2\n")  # the digest is computed later, on first use
+    assert source.digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_a_file_longer_than_fstat_said_is_read_to_its_end_or_to_the_limit(tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_bytes(b"x" * 200_000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert fileio._read_to_end(fd, 10, 1_000_000) == b"x" * 200_000
+        os.lseek(fd, 0, os.SEEK_SET)
+        assert fileio._read_to_end(fd, 10, 100_001) == b"x" * 100_001
+    finally:
+        os.close(fd)

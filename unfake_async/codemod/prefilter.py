@@ -64,9 +64,17 @@ def _matches(source: str, literal: str, pattern: Pattern[str]) -> bool:
 
 def might_match(source: str) -> bool:
     """True when `source` could hold a finding and is worth parsing; False means it cannot."""
-    if not all(_matches(source, literal, pattern) for literal, pattern in _required):
+    # Every literal is looked for before any regex runs, so that the regexes (`\basync\b` reads
+    # all of a file with `asyncio` but no `async` word) run only on files holding the words of
+    # both: of Django's 2,788 files 95 hold `async`, 20 of them a trigger's word too.
+    if not all(literal in source for literal, _ in _required):
         return False
-    return any(_matches(source, literal, pattern) for literal, pattern in _triggers)
+    triggers = [pattern for literal, pattern in _triggers if literal in source]
+    if not triggers:
+        return False
+    if not all(pattern.search(source) is not None for _, pattern in _required):
+        return False
+    return any(pattern.search(source) is not None for pattern in triggers)
 
 
 def has_trigger(source: str, literal: str) -> bool:
