@@ -148,10 +148,12 @@ class _Walker:
             if below_top and "pyvenv.cfg" in names and is_virtualenv(directory):
                 continue
             self._note_listing(real_directory, names)
+            # os.path.join's result for a plain name, without its call per entry.
+            prefix = real_directory if real_directory.endswith(os.sep) else real_directory + os.sep
             subdirs = []
             for entry in entries:
                 path = entry.path
-                real = os.path.join(real_directory, entry.name)
+                real = prefix + entry.name
                 if entry.is_symlink():
                     self._visit_link(path)
                     continue
