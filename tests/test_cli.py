@@ -285,16 +285,38 @@ def test_stdin_filename_force_exclude_echoes_the_input(tmp_path):
     assert code == 0 and out == SAFE
 
 
-def test_libcst_is_imported_only_when_a_file_needs_parsing(tmp_path):
+# Runs the CLI in-process, then says whether this process imported libcst (a warm-up worker
+# forked for a directory, see codemod/workers.py, imports it in its own process).
+_MAIN_PROCESS_IMPORTS = """
+import sys
+from unfake_async.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("libcst imported:", "libcst" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_libcst_is_imported_only_when_a_file_needs_parsing(tmp_path, jobs):
     (tmp_path / "a.py").write_text('"""Serves requests."""\nasync def f():\n    pass\n')
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    command = [sys.executable, "-X", "importtime", "-m", "unfake_async", str(tmp_path), "--no-cache"]
+    command = [sys.executable, "-c", _MAIN_PROCESS_IMPORTS, str(tmp_path), "--no-cache", "--jobs", jobs]
     done = subprocess.run(command, env=env, capture_output=True, timeout=60, text=True)
     assert done.returncode == 0, done.stderr
-    assert "libcst" not in done.stderr
+    assert "libcst imported: False" in done.stdout
     (tmp_path / "b.py").write_text(CLEAN)
     done = subprocess.run(command, env=env, capture_output=True, timeout=60, text=True)
-    assert "libcst" in done.stderr
+    # With one job the file is parsed here; with two, by the worker.
+    assert f"libcst imported: {jobs == '1'}" in done.stdout, done.stdout + done.stderr
+    # With one job nothing imports it speculatively either: no worker is forked.
+    if jobs == "1":
+        (tmp_path / "b.py").unlink()
+        importtime = [sys.executable, "-X", "importtime", "-m", "unfake_async", str(tmp_path),
+                      "--no-cache", "--jobs", "1"]
+        done = subprocess.run(importtime, env=env, capture_output=True, timeout=60, text=True)
+        assert done.returncode == 0 and "libcst" not in done.stderr
 
 
 OFFLOADED = """\

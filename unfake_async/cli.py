@@ -285,12 +285,22 @@ def _report_options(args: CheckArgs, config):
 def _run_paths(args: CheckArgs, config) -> int:
     from unfake_async.codemod.cache import CACHE_DIRNAME
     from unfake_async.codemod.discovery import DiscoveryOptions, discover
-    from unfake_async.codemod.runner import RunOptions, run_files
+    from unfake_async.codemod.runner import RunOptions, run_files, start_workers
 
-    found = discover(args.paths, DiscoveryOptions(
-        excludes=config.excludes, root=config.root,
-        respect_gitignore=config.respect_gitignore, force_exclude=config.force_exclude,
-    ))
+    # A directory may hold thousands of files: a worker forked now imports libcst on another
+    # core while discovery and the prefilter run here.
+    workers = None
+    if not args.show_files and any(os.path.isdir(path) for path in args.paths):
+        workers = start_workers(config.jobs)
+    try:
+        found = discover(args.paths, DiscoveryOptions(
+            excludes=config.excludes, root=config.root,
+            respect_gitignore=config.respect_gitignore, force_exclude=config.force_exclude,
+        ))
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     if args.show_files:
         sys.stdout.write("".join(path + "\n" for path in found.files))
         return 0
@@ -300,7 +310,7 @@ def _run_paths(args: CheckArgs, config) -> int:
         cache_dir=cache_dir, per_file_ignores=config.per_file_ignores, root=config.root,
     )
     with _progress(len(found.files), enabled=not args.quiet) as advance:
-        result = run_files(found.files, config.settings, options, progress=advance)
+        result = run_files(found.files, config.settings, options, progress=advance, workers=workers)
     result.discovery_skipped = found.skipped
     result.discovery_errors = found.errors
     _emit_to(args, config, result)
@@ -363,12 +373,18 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
-        from rich.progress import Progress
+        return self._advance
 
-        self.bar = Progress(console=Console(file=sys.stderr), transient=True)
-        self.bar.start()
-        task = self.bar.add_task("Checking", total=self.total)
-        return lambda count: self.bar.advance(task, count)
+    def _advance(self, count: int) -> None:
+        # Started on the first file done, not before: the bar's refresh thread must not exist
+        # yet when the runner forks its analysis workers (`codemod/workers.py`).
+        if self.bar is None:
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(file=sys.stderr), transient=True)
+            self.bar.start()
+            self._task = self.bar.add_task("Checking", total=self.total)
+        self.bar.advance(self._task, count)
 
     def __exit__(self, *exc_info) -> None:
         if self.bar is not None:

@@ -1,0 +1,91 @@
+"""The analysis workers forked before the read loop (`codemod/workers.py`): same results as
+in-process, one file at a time, a worker that dies fails only its file, and close() stops a
+worker whatever it is doing."""
+import os
+import time
+
+import pytest
+
+from unfake_async.codemod import workers as workers_module
+from unfake_async.codemod.model import FixLevel
+from unfake_async.codemod.runner import EARLY_WORKER_FILES, Mode, RunOptions, run_files, start_workers
+from unfake_async.settings import Settings
+from tests.test_engine_runner import CALLS, CLEAN, FAKE, fake_analyze, reset_calls, tree  # noqa: F401
+
+pytestmark = pytest.mark.skipif(not workers_module.available(), reason="needs the fork start method")
+
+
+def crashing_analyze(source, *, path, settings, fix_level):
+    """The stand-in analyzer, except that a file saying CRASH kills the process it runs in."""
+    if "CRASH" in source:
+        os._exit(3)
+    return fake_analyze(source, path=path, settings=settings, fix_level=fix_level)
+
+
+def sleeping_analyze(source, *, path, settings, fix_level):
+    time.sleep(3600)
+
+
+def run(paths, jobs, analyze=fake_analyze, workers=None, mode=Mode.CHECK):
+    level = FixLevel.NONE if mode == Mode.CHECK else FixLevel.SAFE
+    return run_files(paths, Settings(), RunOptions(mode=mode, fix_level=level, jobs=jobs),
+                     analyze=analyze, workers=workers)
+
+
+def summary(result):
+    return [(r.path, r.findings, r.parsed, r.error, r.fixed_source) for r in result.reports]
+
+
+def test_a_big_tree_is_analysed_by_early_workers_with_the_same_results(tmp_path):
+    files = {f"pkg{i % 7}/m{i:03}.py": (FAKE if i % 50 == 0 else CLEAN if i % 50 == 1 else "x = 1\n")
+             for i in range(EARLY_WORKER_FILES + 20)}
+    paths = tree(tmp_path, files)
+    for mode in (Mode.CHECK, Mode.DIFF):
+        CALLS.clear()
+        serial = run(paths, jobs=1, mode=mode)
+        assert len(CALLS) == 22  # the files passing the prefilter, analysed here
+        CALLS.clear()
+        early = run(paths, jobs=2, mode=mode)
+        assert CALLS == []  # ... and there by the workers, which keep their own CALLS
+        assert summary(early) == summary(serial)
+        assert sum(r.parsed for r in early.reports) == 22
+        assert sum(bool(r.findings) for r in early.reports) == 11
+
+
+def test_a_worker_that_dies_fails_only_its_file(tmp_path):
+    files = {f"m{i:02}.py": FAKE for i in range(10)}
+    files["m04.py"] = FAKE + "# CRASH\n"
+    paths = tree(tmp_path, files)
+    result = run(paths, jobs=2, analyze=crashing_analyze, workers=start_workers(2, crashing_analyze))
+    by_name = {os.path.basename(r.path): r for r in result.reports}
+    assert by_name["m04.py"].error == (
+        "internal error: the analysis process died (exit code 3); file not checked")
+    others = [r for name, r in by_name.items() if name != "m04.py"]
+    assert all(r.error is None and len(r.findings) == 1 for r in others)
+
+
+def test_files_fail_with_a_message_when_workers_keep_dying(tmp_path):
+    paths = tree(tmp_path, {f"m{i}.py": FAKE + "# CRASH\n" for i in range(6)})
+    result = run(paths, jobs=2, analyze=crashing_analyze, workers=start_workers(2, crashing_analyze))
+    assert all("analysis process died" in r.error for r in result.reports)
+
+
+def test_close_stops_a_worker_in_the_middle_of_a_file():
+    pool = start_workers(2, sleeping_analyze)
+    pool.submit(("a.py", FAKE, Settings(), FixLevel.NONE))
+    for _ in range(200):  # until the worker has warmed up and taken the file
+        pool._pump()
+        if pool._workers[0].task == "a.py":
+            break
+        time.sleep(0.05)
+    assert pool._workers[0].task == "a.py"
+    processes = [w.process for w in pool._workers]
+    pool.close()
+    assert processes and not any(p.is_alive() for p in processes)
+    assert all(p.exitcode == -9 for p in processes)  # killed, not left to finish
+
+
+def test_one_job_or_no_fork_means_no_workers(monkeypatch):
+    assert start_workers(1) is None
+    monkeypatch.setattr(workers_module, "available", lambda: False)
+    assert start_workers(2) is None
