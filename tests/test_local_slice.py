@@ -116,6 +116,11 @@ def test_refuses_what_it_cannot_slice_faithfully(source):
     assert function_local_slice(source, TARGETS) is None
 
 
+def test_an_expression_nested_deeper_than_the_stack_is_sliced():
+    deep = "import time\n\nasync def f():\n    x = " + " + ".join(["1"] * 1500) + "\n    time.sleep(1)\n"
+    assert function_local_slice(deep, TARGETS).text == deep.replace("\n\n", "\n")  # the blank line goes
+
+
 def test_a_slice_is_used_where_only_loop_hygiene_can_fire_and_findings_map_back():
     source = textwrap.dedent(BIG_CLASS)
     sliced, whole = both(source)

@@ -169,16 +169,22 @@ class _Slicer:
 
 def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate: Callable[[ast.Call], bool]) -> bool:
     """Whether `node` holds a candidate call run directly by an `async def` (not by a nested sync
-    def, lambda or class body; decorators, defaults and bases run in the enclosing scope)."""
-    if isinstance(node, ast.Call) and in_coroutine and candidate(node):
-        return True
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-        inner = isinstance(node, ast.AsyncFunctionDef)
-        body = node.body if isinstance(node.body, list) else [node.body]
-        outer_parts = [child for child in ast.iter_child_nodes(node) if child not in body]
-        return (any(_holds_coroutine_call(child, in_coroutine, candidate) for child in outer_parts)
-                or any(_holds_coroutine_call(child, inner, candidate) for child in body))
-    return any(_holds_coroutine_call(child, in_coroutine, candidate) for child in ast.iter_child_nodes(node))
+    def, lambda or class body; decorators, defaults and bases run in the enclosing scope).
+    Iterative: a deeply nested expression must not exhaust the stack."""
+    stack = [(node, in_coroutine)]
+    while stack:
+        current, running = stack.pop()
+        if isinstance(current, ast.Call) and running and candidate(current):
+            return True
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            body = current.body if isinstance(current.body, list) else [current.body]
+            inner = isinstance(current, ast.AsyncFunctionDef)
+            stack.extend((child, inner) for child in body)
+            stack.extend((child, running) for child in ast.iter_child_nodes(current)
+                         if not any(child is statement for statement in body))
+        else:
+            stack.extend((child, running) for child in ast.iter_child_nodes(current))
+    return False
 
 
 def _first_line(node: ast.stmt) -> int:
