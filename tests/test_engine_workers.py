@@ -89,3 +89,31 @@ def test_one_job_or_no_fork_means_no_workers(monkeypatch):
     assert start_workers(1) is None
     monkeypatch.setattr(workers_module, "available", lambda: False)
     assert start_workers(2) is None
+
+
+def test_a_worker_whose_main_process_is_gone_exits_quietly(tmp_path):
+    """The main process killed (SIGKILL: no close()): its worker finds its pipe closed and
+    exits without a traceback."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from unfake_async.codemod.runner import start_workers\n"
+        "pool = start_workers(2)\n"
+        "print(pool._workers[0].process.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    worker = int(done.stdout.split()[0])
+    for _ in range(200):  # the orphan finishes its warm-up, finds the pipe closed, and exits
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(worker, 9)
+        pytest.fail("the orphaned worker was still running after 10 s")
+    assert "Traceback" not in done.stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import multiprocessing.connection
+import signal
 import sys
 from typing import Callable, Deque, Iterator, List, Optional, Tuple
 
@@ -47,14 +48,23 @@ def _warm_up() -> None:
             lazy.load()
 
 
-def _serve(connection, run_one: Callable[[Task], Outcome]) -> None:
-    _warm_up()
-    connection.send(_READY)
-    while True:
-        task = connection.recv()
-        if task is None:
-            return
-        connection.send((task[0], run_one(task)))
+def _serve(connection, main_end, run_one: Callable[[Task], Outcome]) -> None:
+    # The fork copied the main process's end of the pipe too: closed here, the pipe reads as
+    # ended once the main process is gone.
+    main_end.close()
+    # Ctrl-C reaches the whole process group: the main process stops the workers (close()),
+    # and a worker must not print a KeyboardInterrupt traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _warm_up()
+        connection.send(_READY)
+        while True:
+            task = connection.recv()
+            if task is None:
+                return
+            connection.send((task[0], run_one(task)))
+    except (EOFError, BrokenPipeError):
+        return  # the main process is gone: nobody is waiting for this worker
 
 
 _READY = "ready"
@@ -63,7 +73,8 @@ _READY = "ready"
 class _Worker:
     def __init__(self, context, run_one) -> None:
         self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_end, run_one), daemon=True)
+        self.process = context.Process(target=_serve, args=(child_end, self.connection, run_one),
+                                       daemon=True)
         self.process.start()
         child_end.close()
         self.ready = False
