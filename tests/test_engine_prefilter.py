@@ -51,3 +51,40 @@ def test_trigger_list_is_extensible(monkeypatch):
         monkeypatch.undo()
         prefilter.refresh()
     assert not prefilter.might_match(text)
+
+
+# -- the pass gates: a file no pass can report on is not parsed ----------------------------------
+
+from unfake_async.codemod.passes import pass_order  # noqa: E402
+from unfake_async.settings import Settings  # noqa: E402
+
+AIOHTTP_TYPES_ONLY = (  # Home Assistant's common shape: aiohttp for its types and errors only
+    "import aiohttp\n\nasync def fetch(session: 'Session'):\n"
+    "    try:\n        return await session.get('u')\n    except aiohttp.ClientError:\n        return None\n"
+)
+
+
+def test_a_file_whose_trigger_no_pass_needs_is_not_worth_parsing():
+    assert prefilter.might_match(AIOHTTP_TYPES_ONLY)
+    assert not prefilter.worth_parsing(AIOHTTP_TYPES_ONLY, Settings())
+    per_call = AIOHTTP_TYPES_ONLY + "\nasync def g():\n    async with aiohttp.ClientSession() as s:\n        pass\n"
+    assert prefilter.worth_parsing(per_call, Settings())
+
+
+def test_the_gated_out_file_really_has_no_findings():
+    from unfake_async.codemod import analyze_source
+
+    assert analyze_source(AIOHTTP_TYPES_ONLY).findings == []
+
+
+def test_the_prefilter_names_every_pass_in_the_order_they_run():
+    loaded = [lazy.load() for lazy in pass_order()]
+    assert tuple(type(p).__name__ for p in loaded) == prefilter.PASS_NAMES
+    assert all(p.rule_ids for p in loaded)
+
+
+def test_offload_helpers_from_settings_open_the_sync_helper_gate():
+    text = "import requests\n\nasync def f(hass):\n    return await hass.run_blocking(helper)\n"
+    assert not prefilter.pass_may_apply("SyncHelperPass", text, Settings())
+    settings = Settings(offload_methods=("run_blocking",))
+    assert prefilter.pass_may_apply("SyncHelperPass", text, settings)

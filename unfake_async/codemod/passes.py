@@ -22,6 +22,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from unfake_async.codemod import prefilter, suppression
+from unfake_async.codemod.prefilter import pass_may_apply as may_apply  # noqa: F401 - transform's
 from unfake_async.codemod.model import Finding, FixLevel, FixSafety
 from unfake_async.settings import Settings
 
@@ -145,18 +146,16 @@ class LazyPass:
         return self._instance
 
 
-# Every pass, in the order they rewrite.
-# SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
-# PerCallClientPass then moves to the shared client: it must come first.
-# SyncHelperPass makes helpers `async def` whose requests calls CorePass then migrates.
-_PASS_ORDER = (
-    ("SyncHelperPass", "unfake_async.codemod.sync_helpers"),
-    ("SyncClientsPass", "unfake_async.codemod.sync_clients"),
-    ("PerCallClientPass", "unfake_async.codemod.per_call_client"),
-    ("StreamingPass", "unfake_async.codemod.streaming"),
-    ("CorePass", "unfake_async.codemod.core_pass"),
-    ("LoopHygienePass", "unfake_async.codemod.loop_hygiene"),
-)
+_PASS_MODULES = {
+    "SyncHelperPass": "unfake_async.codemod.sync_helpers",
+    "SyncClientsPass": "unfake_async.codemod.sync_clients",
+    "PerCallClientPass": "unfake_async.codemod.per_call_client",
+    "StreamingPass": "unfake_async.codemod.streaming",
+    "CorePass": "unfake_async.codemod.core_pass",
+    "LoopHygienePass": "unfake_async.codemod.loop_hygiene",
+}
+# The order is prefilter.PASS_NAMES: the prefilter asks each pass's gate without importing it.
+_PASS_ORDER = tuple((name, _PASS_MODULES[name]) for name in prefilter.PASS_NAMES)
 _LAZY_PASSES = [LazyPass(name, module) for name, module in _PASS_ORDER]
 
 
@@ -167,39 +166,6 @@ def pass_order() -> List[LazyPass]:
 
 def enabled(module_pass: "ModulePass", settings: Settings) -> bool:
     return any(settings.rule_enabled(rule) for rule in module_pass.rule_ids)
-
-
-# Words a pass cannot find anything without, as groups: the text must hold a word of every group.
-# A pass whose words are absent is skipped: each pass walks the whole module (0.1-0.7 s on a
-# 700-line file), and most files that pass the prefilter concern one rule family only.
-_GATES: Dict[str, Tuple[Tuple[str, ...], ...]] = {
-    "CorePass": (("requests",),),
-    "SyncClientsPass": (("httpx", "urllib3", "urlopen"),),
-    "PerCallClientPass": (("AsyncClient", "ClientSession"),),
-    "StreamingPass": (("requests",), ("stream",)),
-    "LoopHygienePass": (("get_event_loop", "sleep"),),
-}
-
-
-def may_apply(name: str, text: str, settings: Settings) -> bool:
-    """False when `text` cannot hold anything for the pass called `name` (a cheap substring test)."""
-    if name == "SyncHelperPass":
-        # A sync helper is only migrated for the requests calls in it.
-        offloads = ["run_in_executor", "to_thread"] + [
-            helper.rpartition(".")[2] for helper, _ in settings.offload_helpers
-        ] + list(settings.offload_methods)
-        groups: Tuple[Tuple[str, ...], ...] = (("requests",), tuple(offloads))
-    else:
-        groups = _GATES.get(name, ())
-    return all(any(_mentions(text, word) for word in group) for group in groups)
-
-
-def _mentions(text: str, word: str) -> bool:
-    # "requests" is also an English word (Django's tests say "2 requests concurrently"): for it,
-    # an import statement is what counts, as in the prefilter.
-    if word == "requests":
-        return prefilter.has_trigger(text, "requests")
-    return word in text
 
 
 def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding]:

@@ -13,7 +13,7 @@ time.sleep) add their import pattern to TRIGGER_PATTERNS.
 from __future__ import annotations
 
 import re
-from typing import List, Pattern, Tuple
+from typing import Dict, List, Pattern, Tuple
 
 # Each entry is (literal, pattern): the literal is a word the pattern cannot match without, tested
 # with a plain substring search first, so the regular expression only runs on the few files that
@@ -75,6 +75,54 @@ def might_match(source: str) -> bool:
     if not all(pattern.search(source) is not None for _, pattern in _required):
         return False
     return any(pattern.search(source) is not None for pattern in triggers)
+
+
+def worth_parsing(source: str, settings) -> bool:
+    """`might_match`, and some pass's words are in the text: a file no pass can report on is
+    never parsed (Home Assistant: 337 of the 539 files that import an HTTP library and say
+    `async` have none, such as `aiohttp` imported for `ClientError` and no `ClientSession`)."""
+    return might_match(source) and any(pass_may_apply(name, source, settings) for name in PASS_NAMES)
+
+
+# The passes in the order they rewrite (`passes.py` imports each lazily under this name).
+# SyncClientsPass turns `with httpx.Client()` into `async with httpx.AsyncClient()`, which
+# PerCallClientPass then moves to the shared client: it must come first.
+# SyncHelperPass makes helpers `async def` whose requests calls CorePass then migrates.
+PASS_NAMES: Tuple[str, ...] = (
+    "SyncHelperPass", "SyncClientsPass", "PerCallClientPass", "StreamingPass", "CorePass", "LoopHygienePass",
+)
+
+# Words a pass cannot find anything without, as groups: the text must hold a word of every group.
+# A pass whose words are absent is skipped: each pass walks the whole module (0.1-0.7 s on a
+# 700-line file), and most files that pass the prefilter concern one rule family only.
+_GATES: Dict[str, Tuple[Tuple[str, ...], ...]] = {
+    "CorePass": (("requests",),),
+    "SyncClientsPass": (("httpx", "urllib3", "urlopen"),),
+    "PerCallClientPass": (("AsyncClient", "ClientSession"),),
+    "StreamingPass": (("requests",), ("stream",)),
+    "LoopHygienePass": (("get_event_loop", "sleep"),),
+}
+
+
+def pass_may_apply(name: str, text: str, settings) -> bool:
+    """False when `text` cannot hold anything for the pass called `name` (a cheap substring test)."""
+    if name == "SyncHelperPass":
+        # A sync helper is only migrated for the requests calls in it.
+        offloads = ["run_in_executor", "to_thread"] + [
+            helper.rpartition(".")[2] for helper, _ in settings.offload_helpers
+        ] + list(settings.offload_methods)
+        groups: Tuple[Tuple[str, ...], ...] = (("requests",), tuple(offloads))
+    else:
+        groups = _GATES.get(name, ())
+    return all(any(_mentions(text, word) for word in group) for group in groups)
+
+
+def _mentions(text: str, word: str) -> bool:
+    # "requests" is also an English word (Django's tests say "2 requests concurrently"): for it,
+    # an import statement is what counts, as in the trigger.
+    if word == "requests":
+        return has_trigger(text, "requests")
+    return word in text
 
 
 def has_trigger(source: str, literal: str) -> bool:

@@ -160,7 +160,7 @@ def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cac
             # quiet skip that would let an unchecked tree pass as clean.
             report.error = f"{exc}; not checked"
         else:
-            if prefilter.might_match(source.text):
+            if prefilter.worth_parsing(source.text, per_file.settings):
                 file_settings = per_file.for_path(path)
                 if cache is not None:
                     key = cache.key(
@@ -199,7 +199,7 @@ def run_source(
         report.error = str(exc)
         return report
     report.original = source.text
-    if prefilter.might_match(source.text):
+    if prefilter.worth_parsing(source.text, settings):
         file_settings = _PerFileSettings(settings, options).for_path(path)
         outcome = _analyze_one((path, source.text, file_settings, options.fix_level), analyze)
         report.parsed = True
