@@ -1,6 +1,8 @@
-"""The function-local slice (`codemod/local_slice.py`) a check run analyses instead of the whole
-module when only loop hygiene (UFA009, UFA010) can fire: what it keeps, when it refuses, and that
-sliced and whole analyses report exactly the same findings (rule, message, positions, fix)."""
+"""The `ast` shortcuts of `transform.analyze`: the function-local slice (`codemod/local_slice.py`)
+a check run analyses instead of the whole module when only loop hygiene (UFA009, UFA010) can
+fire, and the skipping of passes whose required calls no coroutine makes. What the slice keeps,
+when it refuses, and that with and without the shortcuts the findings (rule, message,
+positions, fix) and the fixes are exactly the same."""
 from __future__ import annotations
 
 import ast
@@ -26,7 +28,7 @@ TARGETS = LoopHygienePass.local_calls
 @functools.lru_cache(maxsize=None)
 def both(source: str, settings: Settings = None):
     sliced = analyze(source, settings=settings, fix_level=FixLevel.NONE)
-    whole = analyze(source, settings=settings, fix_level=FixLevel.NONE, allow_slice=False)
+    whole = analyze(source, settings=settings, fix_level=FixLevel.NONE, shortcuts=False)
     return sliced.findings, whole.findings
 
 
@@ -252,3 +254,47 @@ def test_generated_modules_have_findings_to_compare():
     if not GENERATED_WITH_FINDINGS:
         pytest.skip("runs after the generated-module test, in the same session")
     assert sum(GENERATED_WITH_FINDINGS) >= 20
+
+
+# -- passes skipped for want of a required call ------------------------------------------------
+
+def _as_is(prefixes):
+    for path in sorted(FIXTURES.glob("*/*.py")):
+        if path.parent.name.startswith(prefixes):
+            yield f"{path.parent.name}/{path.name}", path.read_text(encoding="utf-8")
+
+
+EVERY_FIXTURE = dict(_as_is(("",)))
+FIX_CORPUS = dict(_as_is(("per_call_", "sync_httpx_", "hygiene_", "stream_", "session_with")), **SHAPES)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_FIXTURE))
+def test_every_fixture_as_is_reports_the_same_with_and_without_shortcuts(name):
+    sliced, whole = both(EVERY_FIXTURE[name])
+    assert sliced == whole
+
+
+@pytest.mark.parametrize("name", sorted(FIX_CORPUS))
+def test_fixes_are_the_same_with_and_without_shortcuts(name):
+    source = FIX_CORPUS[name]
+    short = analyze(source, fix_level=FixLevel.UNSAFE)
+    whole = analyze(source, fix_level=FixLevel.UNSAFE, shortcuts=False)
+    assert (short.findings, short.fixed_source) == (whole.findings, whole.fixed_source)
+
+
+def test_a_client_used_but_never_made_by_a_coroutine_skips_the_parse():
+    """aiohttp's session made once at start-up and passed in: UFA004 has nothing to look at."""
+    source = ("import aiohttp\n\nSESSION = aiohttp.ClientSession\n\n"
+              "def make():\n    return aiohttp.ClientSession()\n\n"
+              "async def fetch(session: aiohttp.ClientSession, url):\n    return await session.get(url)\n")
+    from unfake_async.codemod import prefilter
+    from unfake_async.codemod.local_slice import holds_coroutine_call
+    from unfake_async.codemod.per_call_client import PerCallClientPass
+
+    assert prefilter.worth_parsing(source, Settings())  # the words are there
+    assert not holds_coroutine_call(ast.parse(source), PerCallClientPass.required_calls)
+    assert both(source) == ([], [])
+    made_per_call = source + "\nasync def g():\n    async with aiohttp.ClientSession() as s:\n        await s.get('u')\n"
+    assert holds_coroutine_call(ast.parse(made_per_call), PerCallClientPass.required_calls)
+    sliced, whole = both(made_per_call)
+    assert sliced == whole and [f.rule_id for f in sliced] == ["UFA004"]

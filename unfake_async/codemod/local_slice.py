@@ -50,15 +50,17 @@ class Slice:
     line_numbers: Tuple[int, ...]  # line_numbers[i] is the original number of line i + 1
 
 
-def function_local_slice(source: str, qualified_names: Iterable[str]) -> Optional[Slice]:
+def function_local_slice(source: str, qualified_names: Iterable[str],
+                         tree: Optional[ast.Module] = None) -> Optional[Slice]:
     """The slice of `source` for rules about calls to `qualified_names` (`"time.sleep"`), or None
-    when the module must be analysed whole."""
+    when the module must be analysed whole. `tree` is `ast.parse(source)` when the caller has it."""
     if "\r" in source:
         return None
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     if any(isinstance(node, ast.Global) for node in ast.walk(tree)):
         return None
     lines = source.split("\n")
@@ -74,6 +76,13 @@ def function_local_slice(source: str, qualified_names: Iterable[str]) -> Optiona
             continue
         numbers.append(index + 1)
     return Slice("\n".join(kept) + "\n", tuple(numbers))
+
+
+def holds_coroutine_call(tree: ast.Module, qualified_names: Iterable[str]) -> bool:
+    """Whether a call an `async def` runs directly may name one of `qualified_names` (a superset
+    of what LibCST resolves, as for the slice). A pass that only reports such calls has nothing
+    to report in a module where this is False."""
+    return _holds_coroutine_call(tree, False, _CandidateTest(tree, frozenset(qualified_names)))
 
 
 class _CandidateTest:

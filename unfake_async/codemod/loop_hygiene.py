@@ -36,6 +36,9 @@ class LoopHygienePass:
     # Every finding is about one call, its coroutine and its imports: when no other pass can
     # fire, a check run analyses `local_slice.function_local_slice(source, local_calls)`.
     local_calls = SLEEP | GET_EVENT_LOOP
+    # Every finding is a call to one of these run by a coroutine: without one (`ast` says), the
+    # pass is skipped (transform._applies).
+    required_calls = local_calls
 
     def run(self, context: PassContext) -> PassOutcome:
         if "sleep" not in context.source and "get_event_loop" not in context.source:

@@ -316,6 +316,9 @@ class PerCallClientPass:
     """Rule UFA004."""
 
     rule_ids = (RULE_ID,)
+    # A block is a client constructor called by a coroutine (`async with httpx.AsyncClient()`,
+    # `s = aiohttp.ClientSession()`): without such a call (`ast` says), the pass is skipped.
+    required_calls = frozenset(CLIENT_CLASSES)
 
     def run(self, context: PassContext) -> PassOutcome:
         finder = _Finder()

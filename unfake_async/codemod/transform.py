@@ -5,31 +5,36 @@ set of metadata), then, with a fix level, rewrite in turn.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+import ast
+from typing import Dict, List, Optional
 
 from unfake_async.codemod import suppression
+from unfake_async.codemod.local_slice import function_local_slice, holds_coroutine_call
 from unfake_async.codemod.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.passes import PassContext, PassOutcome, enabled, mark_fixed, may_apply, pass_order
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
 def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] = None,
-            fix_level: FixLevel = FixLevel.NONE, allow_slice: bool = True) -> SourceResult:
-    """`allow_slice=False` analyses the whole module even where a slice would do (for tests
-    that compare the two)."""
+            fix_level: FixLevel = FixLevel.NONE, shortcuts: bool = True) -> SourceResult:
+    """`shortcuts=False` turns off what Python's `ast` lets us skip (passes without a candidate
+    call, the function-local slice), for tests that compare with the whole analysis."""
     settings = settings or DEFAULT_SETTINGS
     if suppression.skip_file(source):
         return SourceResult()
     passes = pass_order()
+    trees = _Trees(enabled=shortcuts)
+    if shortcuts and not any(_applies(lazy, source, settings, trees) for lazy in passes):
+        return SourceResult()  # no pass can report here: nothing to parse
     original = None
-    if fix_level is FixLevel.NONE and allow_slice:
-        original = _sliced_context(source, settings, passes)
+    if fix_level is FixLevel.NONE and shortcuts:
+        original = _sliced_context(source, settings, passes, trees)
     if original is None:
         original = PassContext.parse(source, settings, fix_level)
     code = source
     findings: List[Finding] = []
     for lazy in passes:
-        if not may_apply(lazy.name, code, settings) or not enabled(lazy.load(), settings):
+        if not _applies(lazy, code, settings, trees):
             continue
         module_pass = lazy.load()
         if code == source:
@@ -50,17 +55,43 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     return SourceResult(findings=findings, fixed_source=code if code != source else None)
 
 
-def _sliced_context(source: str, settings: Settings, passes) -> Optional[PassContext]:
+class _Trees:
+    """Python's `ast` of each text the passes see, parsed once (None where it does not parse:
+    newer syntax than this interpreter's, or an error LibCST will report)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._trees: Dict[str, Optional[ast.Module]] = {}
+
+    def get(self, text: str) -> Optional[ast.Module]:
+        if text not in self._trees:
+            try:
+                self._trees[text] = ast.parse(text)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                self._trees[text] = None
+        return self._trees[text]
+
+
+def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
+    """The pass's words are in `text`, one of its rules is on, and, where the pass names the
+    calls it needs (`required_calls`), `ast` finds one run by a coroutine."""
+    if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
+        return False
+    required = getattr(lazy.load(), "required_calls", None)
+    if not trees.enabled or not required:
+        return True
+    tree = trees.get(text)
+    return tree is None or holds_coroutine_call(tree, required)
+
+
+def _sliced_context(source: str, settings: Settings, passes, trees: _Trees) -> Optional[PassContext]:
     """A context on a function-local slice of `source` (see `local_slice`), when every pass that
     can fire here declares the calls it is about (`local_calls`); else None."""
-    applicable = [lazy.load() for lazy in passes
-                  if may_apply(lazy.name, source, settings) and enabled(lazy.load(), settings)]
+    applicable = [lazy.load() for lazy in passes if _applies(lazy, source, settings, trees)]
     if not applicable or not all(getattr(p, "local_calls", None) for p in applicable):
         return None
-    from unfake_async.codemod.local_slice import function_local_slice
-
     calls = frozenset().union(*(p.local_calls for p in applicable))
-    sliced = function_local_slice(source, calls)
+    sliced = function_local_slice(source, calls, trees.get(source))
     if sliced is None:
         return None
     import libcst
