@@ -22,7 +22,6 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from unfake_async.codemod import prefilter, suppression
-from unfake_async.codemod.prefilter import pass_may_apply as may_apply  # noqa: F401 - transform's
 from unfake_async.codemod.model import Finding, FixLevel, FixSafety
 from unfake_async.settings import Settings
 

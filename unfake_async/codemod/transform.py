@@ -8,10 +8,13 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional
 
+import libcst
+
 from unfake_async.codemod import suppression
 from unfake_async.codemod.local_slice import function_local_slice, holds_coroutine_call
 from unfake_async.codemod.model import Finding, FixLevel, SourceResult
-from unfake_async.codemod.passes import PassContext, PassOutcome, enabled, mark_fixed, may_apply, pass_order
+from unfake_async.codemod.passes import PassContext, PassOutcome, enabled, mark_fixed, pass_order
+from unfake_async.codemod.prefilter import pass_may_apply as may_apply
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
@@ -24,17 +27,19 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         return SourceResult()
     passes = pass_order()
     trees = _Trees(enabled=shortcuts)
-    if shortcuts and not any(_applies(lazy, source, settings, trees) for lazy in passes):
+    # Asked once of the original text (each answer may walk its `ast`); again only of rewrites.
+    on_source = [lazy for lazy in passes if _applies(lazy, source, settings, trees)]
+    if shortcuts and not on_source:
         return SourceResult()  # no pass can report here: nothing to parse
     original = None
     if fix_level is FixLevel.NONE and shortcuts:
-        original = _sliced_context(source, settings, passes, trees)
+        original = _sliced_context(source, settings, [lazy.load() for lazy in on_source], trees)
     if original is None:
         original = PassContext.parse(source, settings, fix_level)
     code = source
     findings: List[Finding] = []
     for lazy in passes:
-        if not _applies(lazy, code, settings, trees):
+        if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees)):
             continue
         module_pass = lazy.load()
         if code == source:
@@ -84,18 +89,15 @@ def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
     return tree is None or holds_coroutine_call(tree, required)
 
 
-def _sliced_context(source: str, settings: Settings, passes, trees: _Trees) -> Optional[PassContext]:
+def _sliced_context(source: str, settings: Settings, applicable, trees: _Trees) -> Optional[PassContext]:
     """A context on a function-local slice of `source` (see `local_slice`), when every pass that
-    can fire here declares the calls it is about (`local_calls`); else None."""
-    applicable = [lazy.load() for lazy in passes if _applies(lazy, source, settings, trees)]
+    can fire here (`applicable`) declares the calls it is about (`local_calls`); else None."""
     if not applicable or not all(getattr(p, "local_calls", None) for p in applicable):
         return None
     calls = frozenset().union(*(p.local_calls for p in applicable))
     sliced = function_local_slice(source, calls, trees.get(source))
     if sliced is None:
         return None
-    import libcst
-
     try:
         return PassContext.parse(sliced.text, settings, FixLevel.NONE, source=source,
                                  line_numbers=sliced.line_numbers)
