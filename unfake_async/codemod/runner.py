@@ -236,10 +236,15 @@ def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:
 # -- analysis, in-process or in a pool ---------------------------------------------------------
 
 
+def _job_count(jobs: int) -> int:
+    """`--jobs`, with 0 meaning every core."""
+    return jobs or os.cpu_count() or 1
+
+
 def start_workers(jobs: int, analyze: AnalyzeFunction = default_analyze):
     """Analysis workers forked now, to import libcst while the caller still discovers and reads
     files (`workers.py`); None with one job or where forking is not available."""
-    jobs = jobs or os.cpu_count() or 1
+    jobs = _job_count(jobs)
     from unfake_async.codemod import workers
 
     if jobs <= 1 or not workers.available():
@@ -252,7 +257,7 @@ class _Analysis:
     jobs, Linux), or collected and analysed after it, in-process or in a pool (`_analyze_all`)."""
 
     def __init__(self, file_count: int, analyze: AnalyzeFunction, jobs: int, workers=None) -> None:
-        self.analyze, self.jobs = analyze, jobs or os.cpu_count() or 1
+        self.analyze, self.jobs = analyze, _job_count(jobs)
         self.tasks: List[Tuple[str, str, object, FixLevel]] = []
         self.workers = workers
         if workers is None and file_count >= EARLY_WORKER_FILES:
@@ -275,7 +280,7 @@ class _Analysis:
 
 
 def _analyze_all(tasks, analyze: AnalyzeFunction, jobs: int):
-    jobs = jobs or os.cpu_count() or 1
+    jobs = _job_count(jobs)
     if jobs <= 1 or len(tasks) < POOL_THRESHOLD:
         for task in tasks:
             yield task[0], _analyze_one(task, analyze)
