@@ -286,7 +286,7 @@ def test_stdin_filename_force_exclude_echoes_the_input(tmp_path):
 
 
 # Runs the CLI in-process, then says whether this process imported libcst (a warm-up worker
-# forked for a directory, see codemod/workers.py, imports it in its own process).
+# forked for a directory, see codemod/engine/workers.py, imports it in its own process).
 _MAIN_PROCESS_IMPORTS = """
 import sys
 from unfake_async.cli import main

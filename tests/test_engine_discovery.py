@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from unfake_async.codemod import discovery
-from unfake_async.codemod.discovery import DiscoveryOptions, discover
-from unfake_async.codemod.exclude_spec import ExcludeSpec
+from unfake_async.codemod.engine import discovery
+from unfake_async.codemod.engine.discovery import DiscoveryOptions, discover
+from unfake_async.codemod.engine.exclude_spec import ExcludeSpec
 
 
 def make(root, *names):

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from unfake_async.codemod import fileio
+from unfake_async.codemod.engine import fileio
 
 
 def roundtrip(tmp_path, raw: bytes, edit=lambda text: text.replace("old", "new")):

@@ -2,7 +2,7 @@
 import form of the library."""
 import pytest
 
-from unfake_async.codemod import prefilter
+from unfake_async.codemod.engine import prefilter
 
 ASYNC = "async def main():\n    pass\n"
 
@@ -55,7 +55,7 @@ def test_trigger_list_is_extensible(monkeypatch):
 
 # -- the pass gates: a file no pass can report on is not parsed ----------------------------------
 
-from unfake_async.codemod.passes import pass_order  # noqa: E402
+from unfake_async.codemod.engine.pass_protocol import pass_order  # noqa: E402
 from unfake_async.settings import Settings  # noqa: E402
 
 AIOHTTP_TYPES_ONLY = (  # Home Assistant's common shape: aiohttp for its types and errors only

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from unfake_async.codemod.model import Finding, FixLevel, FixSafety, SourceResult
-from unfake_async.codemod.runner import Mode, RunOptions, run_files
+from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety, SourceResult
+from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files
 from unfake_async.settings import Settings
 
 CALLS = []

@@ -1,4 +1,4 @@
-"""The analysis workers forked before the read loop (`codemod/workers.py`): same results as
+"""The analysis workers forked before the read loop (`codemod/engine/workers.py`): same results as
 in-process, one file at a time, a worker that dies fails only its file, and close() stops a
 worker whatever it is doing."""
 import os
@@ -6,11 +6,17 @@ import time
 
 import pytest
 
-from unfake_async.codemod import workers as workers_module
-from unfake_async.codemod.model import FixLevel
-from unfake_async.codemod.runner import EARLY_WORKER_FILES, Mode, RunOptions, run_files, start_workers
-from unfake_async.settings import Settings
 from tests.test_engine_runner import CALLS, CLEAN, FAKE, fake_analyze, reset_calls, tree  # noqa: F401
+from unfake_async.codemod.engine import workers as workers_module
+from unfake_async.codemod.engine.model import FixLevel
+from unfake_async.codemod.engine.runner import (
+    EARLY_WORKER_FILES,
+    Mode,
+    RunOptions,
+    run_files,
+    start_workers,
+)
+from unfake_async.settings import Settings
 
 pytestmark = pytest.mark.skipif(not workers_module.available(), reason="needs the fork start method")
 
@@ -99,7 +105,7 @@ def test_a_worker_whose_main_process_is_gone_exits_quietly(tmp_path):
 
     script = (
         "import os, signal, sys\n"
-        "from unfake_async.codemod.runner import start_workers\n"
+        "from unfake_async.codemod.engine.runner import start_workers\n"
         "pool = start_workers(2)\n"
         "print(pool._workers[0].process.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

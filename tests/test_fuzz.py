@@ -26,10 +26,11 @@ from typing import Dict, List, Tuple
 import hypothesmith
 import libcst as cst
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from unfake_async.codemod import analyze_source
-from unfake_async.codemod.model import FixLevel
+from unfake_async.codemod.engine.model import FixLevel
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures"
 BEFORE = sorted(p / "before.py" for p in FIXTURES.iterdir() if (p / "before.py").is_file())

@@ -20,9 +20,9 @@ from typing import Dict, Tuple
 import pytest
 
 from unfake_async import cli
-from unfake_async.codemod import fileio, runner
-from unfake_async.codemod.model import FixLevel
-from unfake_async.codemod.runner import Mode, RunOptions, run_files
+from unfake_async.codemod.engine import fileio, runner
+from unfake_async.codemod.engine.model import FixLevel
+from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files
 from unfake_async.settings import Settings
 
 FIXABLE = """\
@@ -256,7 +256,7 @@ def test_unreadable_file_and_directory_as_seen_by_any_user(project, monkeypatch,
         return real_scandir(path)
 
     monkeypatch.setattr(fileio.os, "open", deny_open)
-    monkeypatch.setattr("unfake_async.codemod.discovery.os.scandir", deny_scandir)
+    monkeypatch.setattr("unfake_async.codemod.engine.discovery.os.scandir", deny_scandir)
     before = state(project)
     code, _, err = cli_in_process(project, ".", "--fix", "--unsafe-fixes")
     assert code == 2

@@ -1,4 +1,4 @@
-"""The `ast` shortcuts of `transform.analyze`: the function-local slice (`codemod/local_slice.py`)
+"""The `ast` shortcuts of `transform.analyze`: the function-local slice (`codemod/engine/local_slice.py`)
 a check run analyses instead of the whole module when only loop hygiene (UFA009, UFA010) can
 fire, and the skipping of passes whose required calls no coroutine makes. What the slice keeps,
 when it refuses, and that with and without the shortcuts the findings (rule, message,
@@ -12,12 +12,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from unfake_async.codemod.local_slice import function_local_slice
-from unfake_async.codemod.loop_hygiene import LoopHygienePass
-from unfake_async.codemod.model import FixLevel
-from unfake_async.codemod.transform import analyze
+from unfake_async.codemod.engine.local_slice import function_local_slice
+from unfake_async.codemod.engine.model import FixLevel
+from unfake_async.codemod.engine.transform import analyze
+from unfake_async.codemod.passes.loop_hygiene import LoopHygienePass
 from unfake_async.rules import ufa009_get_event_loop, ufa010_time_sleep
 from unfake_async.settings import Settings
 
@@ -287,9 +288,9 @@ def test_a_client_used_but_never_made_by_a_coroutine_skips_the_parse():
     source = ("import aiohttp\n\nSESSION = aiohttp.ClientSession\n\n"
               "def make():\n    return aiohttp.ClientSession()\n\n"
               "async def fetch(session: aiohttp.ClientSession, url):\n    return await session.get(url)\n")
-    from unfake_async.codemod import prefilter
-    from unfake_async.codemod.local_slice import holds_coroutine_call
-    from unfake_async.codemod.per_call_client import PerCallClientPass
+    from unfake_async.codemod.engine import prefilter
+    from unfake_async.codemod.engine.local_slice import holds_coroutine_call
+    from unfake_async.codemod.passes.per_call_client import PerCallClientPass
 
     assert prefilter.worth_parsing(source, Settings())  # the words are there
     assert not holds_coroutine_call(ast.parse(source), PerCallClientPass.required_calls)

@@ -8,8 +8,8 @@ import jsonschema
 import junitparser
 import pytest
 
-from unfake_async.codemod.model import Finding, FixLevel, FixSafety
-from unfake_async.codemod.runner import FileReport, Mode, RunResult
+from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
+from unfake_async.codemod.engine.runner import FileReport, Mode, RunResult
 from unfake_async.output import github, render_document
 from unfake_async.output.diff import render_diff
 from unfake_async.output.rules import rule_name

@@ -10,8 +10,8 @@ import pytest
 
 from unfake_async import shim
 from unfake_async.shim import auto, frames
-from unfake_async.shim.offload import Marked
 from unfake_async.shim._state import Offload
+from unfake_async.shim.offload import Marked
 from unfake_async.shim.redact import redact_headers, redact_url
 from unfake_async.shim.report import RuntimeFinding, format_summary, load_findings
 

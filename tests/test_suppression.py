@@ -1,5 +1,5 @@
 """Suppression comments, parsed on their own: codes, prefixes, and what a bare `# noqa` means."""
-from unfake_async.codemod.suppression import Suppressions, skip_file
+from unfake_async.codemod.engine.suppression import Suppressions, skip_file
 
 SOURCE = """\
 a = 1  # noqa: UFA

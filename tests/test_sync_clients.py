@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.support.fixtures import http_server  # noqa: F401
-from unfake_async.codemod import FixLevel, FixSafety, analyze_source, prefilter
+from unfake_async.codemod import FixLevel, FixSafety, analyze_source
+from unfake_async.codemod.engine import prefilter
 from unfake_async.settings import Settings
 
 

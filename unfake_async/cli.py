@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 import unfake_async
-from unfake_async.codemod.model import FixLevel
+from unfake_async.codemod.engine.model import FixLevel
 
 EXTERNAL_COMMANDS = {
     "verify": ("unfake_async.shim.command", "verify_main", "the verifying runtime shim"),
@@ -283,9 +283,9 @@ def _report_options(args: CheckArgs, config):
 
 
 def _run_paths(args: CheckArgs, config) -> int:
-    from unfake_async.codemod.cache import CACHE_DIRNAME
-    from unfake_async.codemod.discovery import DiscoveryOptions, discover
-    from unfake_async.codemod.runner import RunOptions, run_files, start_workers
+    from unfake_async.codemod.engine.cache import CACHE_DIRNAME
+    from unfake_async.codemod.engine.discovery import DiscoveryOptions, discover
+    from unfake_async.codemod.engine.runner import RunOptions, run_files, start_workers
 
     # A directory may hold thousands of files: a worker forked now imports libcst on another
     # core while discovery and the prefilter run here.
@@ -318,8 +318,8 @@ def _run_paths(args: CheckArgs, config) -> int:
 
 
 def _run_stdin(args: CheckArgs, config) -> int:
-    from unfake_async.codemod.discovery import DiscoveryOptions, is_excluded
-    from unfake_async.codemod.runner import RunOptions, RunResult, run_source
+    from unfake_async.codemod.engine.discovery import DiscoveryOptions, is_excluded
+    from unfake_async.codemod.engine.runner import RunOptions, RunResult, run_source
 
     data = sys.stdin.buffer.read()
     name = args.stdin_filename or "-"
@@ -377,7 +377,7 @@ class _progress:
 
     def _advance(self, count: int) -> None:
         # Started on the first file done, not before: the bar's refresh thread must not exist
-        # yet when the runner forks its analysis workers (`codemod/workers.py`).
+        # yet when the runner forks its analysis workers (`codemod/engine/workers.py`).
         if self.bar is None:
             from rich.progress import Progress
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from unfake_async.codemod.discovery import DEFAULT_EXCLUDES
+from unfake_async.codemod.engine.discovery import DEFAULT_EXCLUDES
 from unfake_async.settings import (
     DEFAULT_OFFLOAD_HELPERS,
     TARGETS,

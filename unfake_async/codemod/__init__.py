@@ -1,9 +1,9 @@
 """The engine: find fake-async shapes in source text and rewrite them to real async I/O.
 
-`analyze_source` is the one entry point for a single text; `unfake_async.codemod.runner` drives
+`analyze_source` is the one entry point for a single text; `unfake_async.codemod.engine.runner` drives
 it over files and trees.
 """
-from unfake_async.codemod.model import Finding, FixLevel, FixSafety, SourceResult
+from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety, SourceResult
 
 __all__ = ["Finding", "FixLevel", "FixSafety", "SourceResult", "analyze_source"]
 
@@ -11,6 +11,6 @@ __all__ = ["Finding", "FixLevel", "FixSafety", "SourceResult", "analyze_source"]
 def analyze_source(source, *, path="<stdin>", settings=None, fix_level=FixLevel.NONE):
     """Find fake-async code in `source`; with a fix level, also return the rewritten text."""
     # Imported here so that importing the package does not import libcst.
-    from unfake_async.codemod.transform import analyze
+    from unfake_async.codemod.engine.transform import analyze
 
     return analyze(source, path=path, settings=settings, fix_level=fix_level)

@@ -16,7 +16,7 @@ from typing import IO, List, Optional
 from rich.console import Console
 from rich.markup import escape
 
-from unfake_async.codemod.runner import Mode
+from unfake_async.codemod.engine.runner import Mode
 from unfake_async.output import render_document
 from unfake_async.output.diff import render_diff
 from unfake_async.output.statistics import render_statistics

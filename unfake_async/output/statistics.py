@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from typing import Dict, List
 
-from unfake_async.codemod.model import FixLevel
+from unfake_async.codemod.engine.model import FixLevel
 from unfake_async.output.rules import rule_name
 from unfake_async.output.text import fix_available
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import List
 
-from unfake_async.codemod.model import FixLevel, FixSafety
-from unfake_async.codemod.runner import Mode
+from unfake_async.codemod.engine.model import FixLevel, FixSafety
+from unfake_async.codemod.engine.runner import Mode
 
 
 def _plural(count: int, word: str, plural: str = "") -> str:

@@ -10,7 +10,7 @@ from typing import List
 
 from rich.markup import escape
 
-from unfake_async.codemod.model import FixLevel, FixSafety
+from unfake_async.codemod.engine.model import FixLevel, FixSafety
 from unfake_async.output.rules import rule_name
 
 

@@ -3,10 +3,18 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from unfake_async.rules import ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call
-from unfake_async.rules import ufa005_sync_httpx, ufa006_sync_urllib, ufa008_sync_helper
-from unfake_async.rules import ufa009_get_event_loop, ufa010_time_sleep
-from unfake_async.rules import ufa004_per_call_client, ufa007_blocking_stream
+from unfake_async.rules import (
+    ufa001_run_in_executor,
+    ufa002_to_thread,
+    ufa003_blocking_call,
+    ufa004_per_call_client,
+    ufa005_sync_httpx,
+    ufa006_sync_urllib,
+    ufa007_blocking_stream,
+    ufa008_sync_helper,
+    ufa009_get_event_loop,
+    ufa010_time_sleep,
+)
 from unfake_async.rules.base import Example, Rule
 
 # Order matters for matching: offload shapes claim a call before the direct-call rule sees it.

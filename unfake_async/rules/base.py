@@ -10,7 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 
 
 @dataclass(frozen=True)

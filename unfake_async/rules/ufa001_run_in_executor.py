@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 # libcst is imported inside `match`: listing rules and their docs must not pay for the parser.
-
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 # libcst is imported inside `match`: listing rules and their docs must not pay for the parser.
-
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(
@@ -85,8 +84,8 @@ RULE = Rule(
 
 def match(call, ctx) -> Optional["object"]:
     """A requests call written directly in the async function, or None."""
-    from unfake_async.codemod.offload import Offloaded
-    from unfake_async.codemod.sites import RequestCall
+    from unfake_async.codemod.analysis.offload import Offloaded
+    from unfake_async.codemod.analysis.sites import RequestCall
 
     target = ctx.requests_target(call.func)
     if target is None:

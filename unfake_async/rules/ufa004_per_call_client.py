@@ -1,10 +1,10 @@
 """UFA004 per-call-client: an HTTP client created (and thrown away) for each call or iteration.
 
-Detection and the fix live in `unfake_async.codemod.per_call_client` (a pass of its own).
+Detection and the fix live in `unfake_async.codemod.passes.per_call_client` (a pass of its own).
 """
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -1,7 +1,7 @@
 """UFA005 sync-httpx-in-async: `httpx.get(...)` or a sync `httpx.Client` inside `async def`."""
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -1,7 +1,7 @@
 """UFA006 sync-urllib-in-async: urllib3 or `urllib.request.urlopen` inside `async def`."""
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -1,11 +1,11 @@
 """UFA007 blocking-stream: a `stream=True` requests download read chunk by chunk in async code.
 
-Detection and the fix live in `unfake_async.codemod.streaming` (a pass of its own); the core
+Detection and the fix live in `unfake_async.codemod.passes.streaming` (a pass of its own); the core
 rules leave these calls to it.
 """
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -2,7 +2,7 @@
 pushed onto a thread with `run_in_executor`/`to_thread`/an offload helper."""
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

@@ -1,7 +1,7 @@
 """UFA010 time-sleep-in-async: `time.sleep(x)` inside `async def`."""
 from __future__ import annotations
 
-from unfake_async.codemod.model import FixSafety
+from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.rules.base import Example, Rule
 
 RULE = Rule(

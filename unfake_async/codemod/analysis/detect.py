@@ -1,0 +1,165 @@
+"""Walks a module once and asks each rule whether a call inside `async def` is fake async.
+
+The walk keeps a stack of enclosing scopes (functions, lambdas, classes) instead of flags, so that
+"am I directly inside an async function?" stays right after nested functions and lambdas (the bug
+in Fixit's time-sleep rule). Rules only see calls whose innermost scope is an `async def`.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+
+from unfake_async.codemod.analysis import names
+from unfake_async.codemod.analysis.async_scope import in_generator_expression
+from unfake_async.codemod.analysis.offload import Offloaded, resolve_offloaded
+from unfake_async.codemod.analysis.sessions import SessionTracker
+from unfake_async.codemod.analysis.sites import Site
+from unfake_async.codemod.analysis.stream_sites import is_stream_site
+from unfake_async.settings import Settings
+
+Scope = Union[cst.FunctionDef, cst.Lambda, cst.ClassDef]
+
+
+class MatchContext:
+    """What a rule's `match` may ask about the code around a call."""
+
+    def __init__(self, detector: "Detector") -> None:
+        self._detector = detector
+        self.settings: Settings = detector.settings
+        self.sessions = SessionTracker(detector, self.lookup)
+
+    def lookup(self, node: cst.CSTNode):
+        return self._detector.get_metadata(QualifiedNameProvider, node, set())
+
+    def qualified_names(self, node: cst.CSTNode) -> Set[str]:
+        return names.imported_names(self.lookup, node)
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self._detector.get_metadata(ParentNodeProvider, node, None)
+
+    @staticmethod
+    def code(node: cst.CSTNode) -> str:
+        return names.code(node)
+
+    def inside_generator_expression(self, node: cst.CSTNode) -> bool:
+        """True when `node` sits in a generator expression of the current function."""
+        return in_generator_expression(node, self.parent)
+
+    def is_partial(self, node: cst.BaseExpression) -> bool:
+        return names.is_partial(self.lookup, node)
+
+    def requests_target(self, func: cst.BaseExpression) -> Optional[Tuple[str, names.Receiver]]:
+        """(method, receiver) when calling `func` sends a requests HTTP request."""
+        method = names.requests_function(self.lookup, func)
+        if method is not None:
+            return method, names.MODULE
+        if isinstance(func, cst.Attribute) and func.attr.value in names.HTTP_METHODS:
+            receiver = self.sessions.receiver_for(func.value, self._detector.enclosing_class())
+            if receiver is not None:
+                return func.attr.value, receiver
+        return None
+
+    def resolve_offloaded(self, func: cst.BaseExpression, args: Sequence[cst.Arg]) -> Optional[Offloaded]:
+        return resolve_offloaded(func, args, self)
+
+    def make_site(
+        self,
+        rule_id: str,
+        call: cst.Call,
+        offloaded: Offloaded,
+        via: str,
+        executor: Optional[cst.BaseExpression] = None,
+    ) -> Site:
+        parent = self.parent(call)
+        awaited = isinstance(parent, cst.Await)
+        site = Site(
+            rule_id=rule_id,
+            node=parent if awaited else call,
+            report_node=call,
+            request=offloaded.request,
+            what=offloaded.what,
+            via=via,
+            function=self._detector.enclosing_function(),
+            class_def=self._detector.enclosing_class(),
+            wrapper=offloaded.wrapper,
+            awaited=awaited,
+            executor=executor,
+            blockers=list(offloaded.blockers),
+        )
+        return site
+
+
+class Detector(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider, PositionProvider)
+
+    def __init__(self, settings: Settings, rules: Sequence, skip_streams: Optional[bool] = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self._rules = rules
+        # `requests.get(u, stream=True)` belongs to UFA007's pass (streaming.py) while that rule
+        # is on, so each call gets one finding; that pass runs the detector with False.
+        self._skip_streams = settings.rule_enabled("UFA007") if skip_streams is None else skip_streams
+        self._scopes: List[Scope] = []
+        self.sites: List[Site] = []
+        self.async_functions: List[cst.FunctionDef] = []
+        self._ctx: Optional[MatchContext] = None
+        self._claimed: Set[int] = set()
+
+    # Scope bookkeeping -------------------------------------------------------------------
+    def visit_Module(self, node: cst.Module) -> None:
+        self._ctx = MatchContext(self)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._scopes.append(node)
+        if node.asynchronous is not None:
+            self.async_functions.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self._scopes.append(node)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self._scopes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scopes.append(node)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def in_async_function(self) -> bool:
+        return bool(self._scopes) and isinstance(self._scopes[-1], cst.FunctionDef) and (
+            self._scopes[-1].asynchronous is not None
+        )
+
+    def enclosing_function(self) -> cst.FunctionDef:
+        return self._scopes[-1]  # only called when in_async_function()
+
+    def enclosing_class(self) -> Optional[cst.ClassDef]:
+        """The class whose method we are in (a method directly in a class body)."""
+        if len(self._scopes) >= 2 and isinstance(self._scopes[-2], cst.ClassDef):
+            return self._scopes[-2]
+        return None
+
+    # Matching ----------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self.in_async_function() or id(node) in self._claimed:
+            return
+        for rule in self._rules:
+            site = rule.match(node, self._ctx)
+            if site is not None:
+                if not (self._skip_streams and is_stream_site(site)):
+                    self.sites.append(site)
+                # The inner call of `sync_to_async(requests.get)(url)` is part of this site.
+                if isinstance(node.func, cst.Call):
+                    self._claimed.add(id(node.func))
+                return

@@ -1,0 +1,384 @@
+"""Running the analysis over many files: prefilter, cache, process pool, atomic fixes.
+
+The main process reads every file (cheap) and applies the text prefilter; only files that can
+match are parsed, in worker processes when there are enough of them. Fixes are written by the
+main process, one file at a time, through `fileio.write_source`. Every per-file problem becomes a
+`FileReport` with a one-line reason, and the run always goes on with the other files.
+
+The analyze function is a parameter (default: `unfake_async.codemod.analyze_source`), so the
+engine can be tested with a small stand-in; it must be a module-level function to reach workers.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import pathspec
+
+from unfake_async.codemod.engine import fileio, prefilter
+from unfake_async.codemod.engine.cache import Cache
+from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
+
+AnalyzeFunction = Callable[..., SourceResult]
+
+# Below this many files to parse, a process pool costs more to start than it saves.
+POOL_THRESHOLD = 8
+# From this many files to read on, an analysis worker is forked before the read loop, so that
+# importing libcst (0.13 s) overlaps reading and prefiltering (~30 µs a file) instead of
+# following it (see `workers.py`).
+EARLY_WORKER_FILES = 500
+
+
+class Mode:
+    CHECK = "check"  # report only
+    FIX = "fix"  # write fixes
+    DIFF = "diff"  # compute fixes, write nothing
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    mode: str = Mode.CHECK
+    fix_level: FixLevel = FixLevel.NONE
+    jobs: int = 0  # 0: all cores
+    cache_dir: Optional[str] = None  # None: no cache
+    max_bytes: int = fileio.DEFAULT_MAX_BYTES
+    # (gitignore-style glob, rule id prefixes) pairs; globs match the path relative to `root`.
+    per_file_ignores: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
+    root: Optional[str] = None
+
+
+@dataclass
+class FileReport:
+    """What happened to one file."""
+
+    path: str
+    findings: List[Finding] = field(default_factory=list)
+    parsed: bool = False  # went through analyze (not prefiltered out, not cached)
+    cached: bool = False
+    changed: bool = False  # the fix changed the text (written in fix mode)
+    original: Optional[str] = None  # kept for diffs
+    fixed_source: Optional[str] = None  # kept for diffs and stdin
+    skipped: Optional[str] = None  # reason the file was not processed
+    error: Optional[str] = None  # one-line failure: the run exits 2
+    encoded: Optional[bytes] = None  # stdin only: the output text in the input's encoding
+
+    @property
+    def remaining(self) -> List[Finding]:
+        return [f for f in self.findings if not f.fixed]
+
+    @property
+    def fixed_count(self) -> int:
+        return sum(1 for f in self.findings if f.fixed)
+
+
+@dataclass
+class RunResult:
+    reports: List[FileReport]
+    fix_level: FixLevel = FixLevel.NONE
+    mode: str = Mode.CHECK
+    # Paths that discovery left out for a reason / could not use, as (path, message).
+    discovery_skipped: List[Tuple[str, str]] = field(default_factory=list)
+    discovery_errors: List[Tuple[str, str]] = field(default_factory=list)
+
+    def skipped(self) -> List[Tuple[str, str]]:
+        """Every (path, reason) not processed on purpose, from discovery and from reading."""
+        return list(self.discovery_skipped) + [(r.path, r.skipped) for r in self.reports if r.skipped]
+
+    def errors(self) -> List[Tuple[str, str]]:
+        """Every (path, message) that failed: any of them makes the run exit 2."""
+        return list(self.discovery_errors) + [(r.path, r.error) for r in self.reports if r.error]
+
+
+def default_analyze(source, *, path, settings, fix_level):
+    """The real analysis; imported lazily so that libcst loads only where parsing happens."""
+    from unfake_async.codemod import analyze_source
+
+    return analyze_source(source, path=path, settings=settings, fix_level=fix_level)
+
+
+def run_files(
+    files: Sequence[str],
+    settings,
+    options: RunOptions = RunOptions(),
+    *,
+    analyze: AnalyzeFunction = default_analyze,
+    progress: Optional[Callable[[int], None]] = None,
+    workers=None,
+) -> RunResult:
+    """Check (and in fix/diff mode, fix) every file in `files`.
+
+    `workers` (from `start_workers`, already warming up while the caller discovered `files`)
+    take the files to parse; run_files closes them."""
+    cache = Cache(options.cache_dir) if options.cache_dir else None
+    per_file = _PerFileSettings(settings, options)
+    reports: Dict[str, FileReport] = {}
+    sources: Dict[str, fileio.SourceFile] = {}
+    analysis = _Analysis(len(files), analyze, options.jobs, workers)
+    cache_keys: Dict[str, str] = {}
+    try:
+        _read_all(files, options, per_file, cache, reports, sources, cache_keys, analysis, progress)
+        for path, outcome in analysis.outcomes():
+            report = reports[path]
+            report.parsed = True
+            if isinstance(outcome, str):
+                report.error = outcome
+            else:
+                _absorb(report, outcome, sources[path])
+                if cache is not None and path in cache_keys:
+                    cache.put(cache_keys[path], outcome)
+            if progress:
+                progress(1)
+    finally:
+        analysis.close()
+
+    if options.mode == Mode.FIX:
+        for path in files:
+            report = reports[path]
+            if report.changed and not report.error:
+                _write_fix(report, sources[path])
+    if cache is not None:
+        cache.save()
+    if options.mode != Mode.DIFF:
+        for report in reports.values():  # diffs only need the texts in diff mode
+            report.original = report.fixed_source = None
+    return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode)
+
+
+def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cache_keys,
+              analysis: "_Analysis", progress) -> None:
+    """Read and prefilter every file; hand each one that may match to `analysis`."""
+    for path in files:
+        report = reports[path] = FileReport(path)
+        try:
+            source = fileio.read_source(path, max_bytes=options.max_bytes)
+        except (fileio.FileSkipped, fileio.FileError) as exc:
+            # A file the user asked about and we could not check: an error (exit 2), never a
+            # quiet skip that would let an unchecked tree pass as clean.
+            report.error = f"{exc}; not checked"
+        else:
+            if prefilter.worth_parsing(source.text, per_file.settings):
+                file_settings = per_file.for_path(path)
+                if cache is not None:
+                    key = cache.key(
+                        path=path, digest=source.digest, settings=file_settings,
+                        fix_level=options.fix_level,
+                    )
+                    cached = cache.get(key)
+                    if cached is not None:
+                        report.cached = True
+                        sources[path] = source
+                        _absorb(report, cached, source)
+                        if progress:
+                            progress(1)
+                        continue
+                    cache_keys[path] = key
+                sources[path] = source
+                analysis.add((path, source.text, file_settings, options.fix_level))
+                continue
+        if progress:
+            progress(1)
+
+
+def run_source(
+    data: bytes,
+    path: str,
+    settings,
+    options: RunOptions = RunOptions(),
+    *,
+    analyze: AnalyzeFunction = default_analyze,
+) -> FileReport:
+    """Check one text from stdin; `path` is what it is reported as (and matched against)."""
+    report = FileReport(path)
+    try:
+        source = fileio.decode_source(data)
+    except (fileio.FileSkipped, fileio.FileError) as exc:
+        report.error = str(exc)
+        return report
+    report.original = source.text
+    if prefilter.worth_parsing(source.text, settings):
+        file_settings = _PerFileSettings(settings, options).for_path(path)
+        outcome = _analyze_one((path, source.text, file_settings, options.fix_level), analyze)
+        report.parsed = True
+        if isinstance(outcome, str):
+            report.error = outcome
+            return report
+        _absorb(report, outcome, source)
+    if report.fixed_source is None:
+        report.fixed_source = source.text
+    try:
+        report.encoded = fileio.encode_source(report.fixed_source, source)
+    except fileio.FileError as exc:
+        report.error = str(exc)
+    return report
+
+
+def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile) -> None:
+    report.findings = sorted(result.findings, key=Finding.sort_key)
+    if result.fixed_source is not None and result.fixed_source != source.text:
+        report.changed = True
+        report.original = source.text
+        report.fixed_source = result.fixed_source
+
+
+def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:
+    try:
+        fileio.write_source(report.path, report.fixed_source, source)
+    except fileio.FileError as exc:
+        report.error = f"fix not written: {exc}"
+        report.changed = False
+        report.findings = [dataclasses.replace(f, fixed=False) for f in report.findings]
+
+
+# -- analysis, in-process or in a pool ---------------------------------------------------------
+
+
+def _job_count(jobs: int) -> int:
+    """`--jobs`, with 0 meaning every core."""
+    return jobs or os.cpu_count() or 1
+
+
+def start_workers(jobs: int, analyze: AnalyzeFunction = default_analyze):
+    """Analysis workers forked now, to import libcst while the caller still discovers and reads
+    files (`workers.py`); None with one job or where forking is not available."""
+    jobs = _job_count(jobs)
+    from unfake_async.codemod.engine import workers
+
+    if jobs <= 1 or not workers.available():
+        return None
+    return workers.Workers(jobs, functools.partial(_analyze_one, analyze=analyze))
+
+
+class _Analysis:
+    """Where the files to parse go: to workers forked before the read loop (big trees, several
+    jobs, Linux), or collected and analysed after it, in-process or in a pool (`_analyze_all`)."""
+
+    def __init__(self, file_count: int, analyze: AnalyzeFunction, jobs: int, workers=None) -> None:
+        self.analyze, self.jobs = analyze, _job_count(jobs)
+        self.tasks: List[Tuple[str, str, object, FixLevel]] = []
+        self.workers = workers
+        if workers is None and file_count >= EARLY_WORKER_FILES:
+            self.workers = start_workers(self.jobs, analyze)
+
+    def add(self, task) -> None:
+        if self.workers is not None:
+            self.workers.submit(task)
+        else:
+            self.tasks.append(task)
+
+    def outcomes(self):
+        if self.workers is not None:
+            return self.workers.results()
+        return _analyze_all(self.tasks, self.analyze, self.jobs)
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.close()
+
+
+def _analyze_all(tasks, analyze: AnalyzeFunction, jobs: int):
+    jobs = _job_count(jobs)
+    if jobs <= 1 or len(tasks) < POOL_THRESHOLD:
+        for task in tasks:
+            yield task[0], _analyze_one(task, analyze)
+        return
+    workers = min(jobs, len(tasks))
+    chunksize = max(1, min(16, len(tasks) // (workers * 4)))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        outcomes = pool.map(_analyze_one, tasks, [analyze] * len(tasks), chunksize=chunksize)
+        for task, outcome in zip(tasks, outcomes):
+            yield task[0], outcome
+
+
+def _analyze_one(task, analyze: AnalyzeFunction):
+    """Run analyze on one task; a failure comes back as a one-line message, not an exception."""
+    path, text, settings, fix_level = task
+    try:
+        return analyze(text, path=path, settings=settings, fix_level=fix_level)
+    except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the run
+        return describe_failure(exc, text)
+
+
+def describe_failure(exc: BaseException, text: Optional[str] = None) -> str:
+    """One line for a parse or transform failure.
+
+    LibCST's parser often reports the token after the mistake (`def f(:` as "4:4 expected one of
+    ), *, NAME"), so with the text at hand Python's own parser names the place and the problem.
+    """
+    if type(exc).__name__ == "ParserSyntaxError" and text is not None:
+        python_says = _python_syntax_error(text)
+        if python_says is not None:
+            return python_says
+        return ("syntax this tool's parser (LibCST) does not support yet; file left untouched "
+                f"({_first_line(getattr(exc, 'message', str(exc)))})")
+    if type(exc).__name__ == "ParserSyntaxError":
+        line, column = getattr(exc, "raw_line", None), getattr(exc, "raw_column", None)
+        message = getattr(exc, "message", str(exc)).strip().splitlines()[0]
+        where = f" at {line}:{column + 1}" if line is not None and column is not None else ""
+        return f"syntax error{where}: {message}"
+    text = str(exc).strip().splitlines()
+    detail = f": {text[0]}" if text else ""
+    return f"internal error while analysing ({type(exc).__name__}{detail}); file left untouched"
+
+
+def _python_syntax_error(text: str) -> Optional[str]:
+    """Python's verdict on `text`: "syntax error at L:C: message", or None when it parses."""
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        where = f" at {exc.lineno}:{exc.offset}" if exc.lineno and exc.offset else ""
+        return f"syntax error{where}: {_first_line(exc.msg or 'invalid syntax')}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
+        return f"syntax error: {type(exc).__name__}: {_first_line(str(exc))}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else ""
+
+
+# -- per-file settings -------------------------------------------------------------------------
+
+
+class _PerFileSettings:
+    """Settings with `ignore` extended by the per-file-ignores whose glob matches the path."""
+
+    def __init__(self, settings, options: RunOptions) -> None:
+        self.settings = settings
+        self.root = os.path.realpath(options.root or os.getcwd())
+        self.rules = [
+            (pathspec.GitIgnoreSpec.from_lines([glob]), codes)
+            for glob, codes in options.per_file_ignores
+        ]
+        self._memo: Dict[Tuple[str, ...], object] = {}
+
+    def for_path(self, path: str):
+        if not self.rules:
+            return self.settings
+        relative = _relative_to(path, self.root)
+        extra: List[str] = []
+        for spec, codes in self.rules:
+            if spec.match_file(relative):
+                extra.extend(codes)
+        if not extra:
+            return self.settings
+        key = tuple(extra)
+        if key not in self._memo:
+            self._memo[key] = dataclasses.replace(
+                self.settings, ignore=tuple(self.settings.ignore) + key
+            )
+        return self._memo[key]
+
+
+def _relative_to(path: str, root: str) -> str:
+    absolute = os.path.abspath(path)
+    if absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    return absolute.replace(os.sep, "/").lstrip("/")
+

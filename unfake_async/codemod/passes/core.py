@@ -1,0 +1,216 @@
+"""The core pass: requests calls in executors, thread helpers and `async def` → httpx.AsyncClient.
+
+detect sites (rules UFA001-UFA003) → drop suppressed/disabled ones → plan each site → decide which
+to fix at the requested level → rewrite → remove dead executors/loops → fix imports.
+"""
+from __future__ import annotations
+
+from typing import List, Set
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from unfake_async.codemod.analysis.detect import Detector
+from unfake_async.codemod.analysis.names import code as _code
+from unfake_async.codemod.analysis.sites import Site
+from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
+from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
+from unfake_async.codemod.migrate import cleanup
+from unfake_async.codemod.migrate import client as client_code
+from unfake_async.codemod.migrate.plan import Planner, SitePlan
+from unfake_async.codemod.migrate.rewrite import Rewriter
+from unfake_async.rules import CALL_RULE_MODULES
+from unfake_async.settings import Settings
+
+MESSAGES = {
+    "UFA001": "`{what}` runs in a thread via `run_in_executor`: fake async, each request holds a worker thread and the pool size caps concurrency",
+    "UFA002": "`{what}` runs in a thread via `{via}`: fake async, each request holds a worker thread for its whole duration",
+    "UFA003": "`{what}` blocks the event loop inside `async def`: every other task waits for this request",
+}
+# Imports the migration may leave unused; removed only if nothing references them any more.
+_MAYBE_UNUSED = ("requests", "functools", "concurrent.futures")
+
+
+class CorePass:
+    """Rules UFA001-UFA003: the requests calls the whole product is about."""
+
+    rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
+
+    def run(self, context: PassContext) -> PassOutcome:
+        settings, fix_level, wrapper = context.settings, context.fix_level, context.wrapper
+        rules = [module for module in CALL_RULE_MODULES if settings.rule_enabled(module.RULE.id)]
+        detector = Detector(settings, rules)
+        wrapper.visit(detector)
+        positions = wrapper.resolve(PositionProvider)
+        sites: List[Site] = [site for site in detector.sites if context.reportable(site.rule_id, site.report_node)]
+        planner = Planner(wrapper, settings)
+        planner.prepare(sites)
+        plans = [planner.plan(site) for site in sites]
+        _block_nested(plans, positions)
+        _tie_sessions(plans)
+
+        chosen = [p for p in plans if _wanted(p.site, fix_level)]
+        # A session becomes a client for all its calls or for none.
+        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and p not in chosen}
+        chosen = [p for p in chosen if _session_key(p) is None or _session_key(p) not in dropped]
+        fixed_source = None
+        if chosen:
+            fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
+            if fixed_source == context.source:
+                fixed_source = None
+        findings = [_finding(context, p.site, fixed=fixed_source is not None and p in chosen) for p in plans]
+        return PassOutcome(findings=findings, fixed_source=fixed_source)
+
+
+def _block_nested(plans: List[SitePlan], positions) -> None:
+    spans = [(positions[p.site.node].start, positions[p.site.node].end, p) for p in plans]
+    for start, end, plan in spans:
+        for other_start, other_end, other in spans:
+            if other is plan:
+                continue
+            inside = (start.line, start.column) <= (other_start.line, other_start.column) and (
+                (other_end.line, other_end.column) <= (end.line, end.column)
+            )
+            if inside:
+                reason = "requests calls nested in one another; migrate them by hand"
+                for p in (plan, other):
+                    if reason not in p.site.blockers:
+                        p.site.blockers.append(reason)
+
+
+def _tie_sessions(plans: List[SitePlan]) -> None:
+    """A session moves whole: when one of its calls cannot be migrated, none of them can.
+
+    Sessions are a `self.<attr>` kept on the class, or a `with requests.Session() as s` block,
+    whose other uses of `s` (beyond `s.headers` and `s.auth`, which an httpx client has too) also
+    keep it a requests Session."""
+    groups = {}
+    for plan in plans:
+        key = _session_key(plan)
+        if key is not None:
+            groups.setdefault(key, []).append(plan)
+    for (kind, _), members in groups.items():
+        if kind == "with":
+            other_use = _other_session_use(members)
+            if other_use:
+                for plan in members:
+                    if other_use not in plan.site.blockers:
+                        plan.site.blockers.append(other_use)
+        blocked = [p for p in members if p.site.blockers]
+        if not blocked:
+            continue
+        name = f"self.{members[0].session.attribute}" if kind == "attribute" else _code(members[0].site.request.receiver.expression)
+        reason = f"another call on `{name}` cannot be migrated, and the session must move whole"
+        for plan in members:
+            if not plan.site.blockers:
+                plan.site.blockers.append(reason)
+
+
+def _session_key(plan: SitePlan):
+    if plan.session is not None:
+        return ("attribute", id(plan.session))
+    if plan.with_node is not None:
+        return ("with", id(plan.with_node))
+    return None
+
+
+def _other_session_use(members: List[SitePlan]) -> str:
+    """Why the `with` session must stay (a use of it that is not a migrated call), or ""."""
+    receiver = members[0].site.request.receiver.expression
+    name = receiver.value
+    receivers = {id(plan.site.request.receiver.expression) for plan in members}
+    with_node = members[0].with_node
+    allowed = m.Attribute(value=m.Name(name), attr=m.Name("headers") | m.Name("auth"))
+    allowed_nodes = {id(node.value) for node in m.findall(with_node.body, allowed)}
+    for node in m.findall(with_node.body, m.Name(name)):
+        if id(node) not in receivers and id(node) not in allowed_nodes:
+            return (f"`{name}` is used beyond the request calls in its `with` block; "
+                    "migrate the session to an httpx.AsyncClient by hand")
+    return ""
+
+
+def _safety(site: Site) -> FixSafety:
+    if site.blockers:
+        return FixSafety.NONE
+    return FixSafety.UNSAFE if site.unsafe else FixSafety.SAFE
+
+
+def _wanted(site: Site, level: FixLevel) -> bool:
+    safety = _safety(site)
+    if safety is FixSafety.NONE or level is FixLevel.NONE:
+        return False
+    return safety is FixSafety.SAFE or level is FixLevel.UNSAFE
+
+
+def _finding(context: PassContext, site: Site, fixed: bool) -> Finding:
+    reasons = site.blockers or site.unsafe
+    return context.finding(
+        site.rule_id,
+        MESSAGES[site.rule_id].format(what=site.what, via=site.via),
+        site.report_node,
+        fix=_safety(site),
+        reason="; ".join(dict.fromkeys(reasons)) if reasons else None,
+        notes=site.notes,
+        fixed=fixed,
+    )
+
+
+def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SitePlan], planner: Planner,
+             settings: Settings) -> str:
+    chosen_ids = {id(p) for p in chosen}
+    unfixed = {p.site.node for p in plans if id(p) not in chosen_ids}
+    rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings)
+    module = wrapper.module.visit(rewriter)
+    dead_names, dead_attributes = _cleanup_candidates(chosen)
+    module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
+
+    context = CodemodContext()
+    for name, obj in client_code.client_imports(settings):
+        AddImportsVisitor.add_needed_import(context, name, obj)
+    if rewriter.needs_json:
+        AddImportsVisitor.add_needed_import(context, "json")
+    _schedule_unused_imports(context, module)
+    module = AddImportsVisitor(context).transform_module(module)
+    module = RemoveImportsVisitor(context).transform_module(module)
+    return rewriter.add_client_code(module).code
+
+
+def _cleanup_candidates(chosen: List[SitePlan]):
+    names: Set[str] = set()
+    attributes: Set[str] = set()
+    for plan in chosen:
+        site = plan.site
+        executor = site.executor
+        if isinstance(executor, cst.Name) and executor.value != "None":
+            names.add(executor.value)
+        elif isinstance(executor, cst.Attribute) and isinstance(executor.value, cst.Name) and executor.value.value == "self":
+            attributes.add(executor.attr.value)
+        loop = getattr(site.report_node, "func", None)
+        if isinstance(loop, cst.Attribute) and loop.attr.value == "run_in_executor":
+            if isinstance(loop.value, cst.Name):
+                names.add(loop.value.value)
+    return names, attributes
+
+
+def _schedule_unused_imports(context: CodemodContext, module: cst.Module) -> None:
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = _code(alias.name)
+                    if name.split(".")[0] in {m.split(".")[0] for m in _MAYBE_UNUSED} and name in _MAYBE_UNUSED:
+                        asname = alias.asname.name.value if alias.asname else None
+                        RemoveImportsVisitor.remove_unused_import(context, name, asname=asname)
+            elif isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
+                module_name = _code(small.module)
+                if module_name.split(".")[0] in ("requests", "functools", "concurrent"):
+                    for alias in small.names:
+                        asname = alias.asname.name.value if alias.asname else None
+                        RemoveImportsVisitor.remove_unused_import(
+                            context, module_name, alias.name.value, asname=asname
+                        )
