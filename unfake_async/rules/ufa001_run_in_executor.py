@@ -38,7 +38,10 @@ RULE = Rule(
         the response leaves the function (it is an `httpx.Response`), and it is **safe** when the
         call sits in a `try` that handles every requests error locally. Calls whose behaviour
         cannot be kept (`stream=True`, per-call `verify`/`cert`/`proxies`, `hooks=`, file
-        uploads, per-call `cookies=`) are reported without a fix.
+        uploads, per-call `cookies=`) are reported without a fix. Keywords after the callable
+        (`run_in_executor(None, requests.get, url, headers=h)`) are not passed on by
+        `run_in_executor`, so the original raises TypeError; the fix sends them with the request
+        as the author meant, and is unsafe for that reason.
     """,
     examples=(
         Example(
@@ -98,10 +101,14 @@ def match(call, ctx) -> Optional["object"]:
 
     if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "run_in_executor"):
         return None
-    if len(call.args) < 2 or any(arg.keyword is not None or arg.star for arg in call.args):
+    if len(call.args) < 2 or any(arg.keyword is not None or arg.star for arg in call.args[:2]):
+        return None
+    if any(arg.star for arg in call.args[2:]):
         return None
     executor, func, *rest = call.args
     offloaded = ctx.resolve_offloaded(func.value, rest)
     if offloaded is None:
         return None
+    # run_in_executor(executor, func, *args) takes no keywords for func: they raise TypeError.
+    offloaded.unforwarded = [arg.keyword.value for arg in rest if arg.keyword is not None]
     return ctx.make_site(RULE.id, call, offloaded, via="run_in_executor", executor=executor.value)

@@ -33,7 +33,10 @@ RULE = Rule(
         requests' redirect, timeout and cookie behaviour, and `except requests.*` clauses around
         it are mapped. Unsafe when requests exceptions or the response can reach callers, safe
         when every requests error is handled locally. Helper-only keyword arguments (anyio's
-        `limiter=`, `cancellable=`) are dropped with the thread.
+        `limiter=`, `cancellable=`, `abandon_on_cancel=`) are dropped with the thread. Other
+        keywords handed to a helper that passes none to the function
+        (`anyio.to_thread.run_sync`, `hass.async_add_executor_job`) make the original raise
+        TypeError; the fix sends them with the request as the author meant, and is unsafe.
     """,
     examples=(
         Example(
@@ -75,8 +78,18 @@ RULE = Rule(
 )
 
 
-def _positional(args):
-    return [arg for arg in args if arg.keyword is None]
+# Keywords that "call-args" helpers take for themselves; they go with the thread. Any other
+# keyword is not passed to the function: the helper raises TypeError for it.
+HELPER_OPTIONS = {
+    "anyio.to_thread.run_sync": ("abandon_on_cancel", "cancellable", "limiter"),
+}
+
+
+def _split_options(args, helper_names):
+    """(arguments for the function, the helper's own options) of a "call-args" helper."""
+    options = {option for name in helper_names for option in HELPER_OPTIONS.get(name, ())}
+    own = [arg for arg in args if arg.keyword is not None and arg.keyword.value in options]
+    return [arg for arg in args if not any(arg is o for o in own)], own
 
 
 def match(call, ctx) -> Optional["object"]:
@@ -103,10 +116,14 @@ def match(call, ctx) -> Optional["object"]:
         if first.keyword is not None or first.star:
             return None
         rest = list(call.args[1:])
+        unforwarded = []
         if "call" not in kinds:
-            rest = _positional(rest)
+            rest, _options = _split_options(rest, ctx.qualified_names(call.func))
+            unforwarded = [arg.keyword.value for arg in rest if arg.keyword is not None]
         offloaded = ctx.resolve_offloaded(first.value, rest)
         via = ctx.code(call.func)
+        if offloaded is not None:
+            offloaded.unforwarded = unforwarded
     if offloaded is None:
         return None
     if any(arg.star for arg in offloaded.request.args):

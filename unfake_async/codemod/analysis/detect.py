@@ -92,7 +92,20 @@ class MatchContext:
             awaited=awaited,
             executor=executor,
             blockers=list(offloaded.blockers),
+            unforwarded=list(offloaded.unforwarded),
         )
+        if not offloaded.binds_lambda:
+            lost = [a for a in offloaded.handed_over if not any(a is r for r in offloaded.request.args)]
+            if lost:
+                site.blockers.append(
+                    "the fix would drop " + ", ".join(f"`{names.code(a).rstrip(', ')}`" for a in lost)
+                )
+        if offloaded.unforwarded:
+            keywords = ", ".join(f"{name}=" for name in offloaded.unforwarded)
+            site.unsafe.append(
+                f"as written `{via}` passes no keyword arguments to `{offloaded.what}` and the call raises "
+                f"TypeError; the fix sends {keywords} with the request, as the author meant"
+            )
         return site
 
 

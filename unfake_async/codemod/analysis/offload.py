@@ -22,10 +22,25 @@ class Offloaded:
     what: str
     wrapper: Optional[Wrapper] = None
     blockers: List[str] = field(default_factory=list)
+    # The arguments the author handed to the helper for the function (after the callable).
+    # Each must reach `request.args` (checked in `make_site`) unless a lambda binds them.
+    handed_over: List[cst.Arg] = field(default_factory=list)
+    binds_lambda: bool = False
+    # Keywords handed to a helper that passes none to the function (`run_in_executor`,
+    # `async_add_executor_job`): the original raises TypeError; the fix sends them as meant.
+    unforwarded: List[str] = field(default_factory=list)
 
 
 def resolve_offloaded(func: cst.BaseExpression, args: Sequence[cst.Arg], ctx) -> Optional[Offloaded]:
     """The request that `func(*args)` makes when run in a thread, or None if it is not requests."""
+    offloaded = _resolve(func, args, ctx)
+    if offloaded is not None:
+        offloaded.handed_over = list(args)
+        offloaded.binds_lambda = isinstance(func, cst.Lambda)
+    return offloaded
+
+
+def _resolve(func: cst.BaseExpression, args: Sequence[cst.Arg], ctx) -> Optional[Offloaded]:
     target = ctx.requests_target(func)
     if target is not None:
         method, receiver = target

@@ -48,6 +48,15 @@ class Site:
     # Why the fix may change behaviour (empty: the fix is safe).
     unsafe: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    # Keywords the helper never passed to the function: as written the call raises TypeError.
+    unforwarded: List[str] = field(default_factory=list)
+
+    def unforwarded_note(self) -> str:
+        """The finding's words for keywords the helper never passed on ("" when there are none)."""
+        if not self.unforwarded:
+            return ""
+        keywords = ", ".join(name + "=" for name in self.unforwarded)
+        return f"; as written it raises TypeError: `{self.via}` passes no keyword arguments to the function ({keywords})"
 
     @property
     def fixable(self) -> bool:

@@ -79,6 +79,10 @@ def _separators(args: Sequence[cst.Arg]):
             between = arg.comma
             break
     trailing = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
+    if isinstance(trailing, cst.Comma) and not isinstance(trailing.whitespace_after, cst.ParenthesizedWhitespace):
+        # The last argument kept was followed by others (dropped or consumed by the helper):
+        # a one-line call never ends in `, )`.
+        trailing = cst.MaybeSentinel.DEFAULT
     return between, trailing
 
 
@@ -190,11 +194,15 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
         named[name] = arg.value
     for arg in request.args:
         if arg.keyword is not None:
+            if arg.keyword.value in named:
+                call.blockers.append(f"{arg.keyword.value}= is given twice (requests raises TypeError)")
+                return call
             named[arg.keyword.value] = arg.value
             originals[arg.keyword.value] = arg
     if "url" not in named:
         call.blockers.append("the call has no URL argument")
         return call
+    named_before_mapping = dict(named)
 
     method_literal = None
     if request.method == "request":
@@ -224,6 +232,7 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             call.blockers.append("files= with file handles would be read on the event loop; read them into bytes first")
 
     kwargs: List[Tuple[str, cst.BaseExpression]] = []
+    merged_into_url: List[str] = []
     url = named.pop("url")
     for name, value in named.items():
         if name == "params":
@@ -237,6 +246,7 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
                     f"{target}.URL({_code(url)}).copy_merge_params({_code(value)})"
                 )
                 call.unsafe.append("a key both in the URL's query and in params= is now sent once (httpx merges by key)")
+                merged_into_url.append("params")
                 continue
             kwargs.append(("params", value))
         elif name == "data":
@@ -306,7 +316,47 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             call.args.append(original.with_changes(keyword=cst.Name(name), value=value))
         else:
             call.args.append(_kw(name, value))
+    if not call.blockers:
+        lost = lost_arguments(named_before_mapping, call, merged_into_url)
+        if lost:
+            call.blockers.append("the fix would drop " + ", ".join(f"{name}=" for name in lost))
     between, trailing = _separators(list(request.args))
     last = len(call.args) - 1
     call.args = [arg.with_changes(comma=trailing if i == last else between) for i, arg in enumerate(call.args)]
     return call
+
+
+# httpx keywords a requests argument may arrive under (table A).
+_ARRIVES_AS = {"data": ("data", "content"), "allow_redirects": ("follow_redirects",)}
+
+
+def _is_no_op(name: str, value: cst.BaseExpression) -> bool:
+    """Arguments table A drops because they ask for requests' default behaviour."""
+    if name == "verify":
+        return _is_true(value)
+    if name in ("cookies", "proxies", "hooks", "cert", "data"):
+        return _is_none(value)
+    if name == "stream":
+        return _is_false(value) or _is_none(value)
+    return False
+
+
+def lost_arguments(named: Dict[str, cst.BaseExpression], call: HttpxCall, merged_into_url: Sequence[str]) -> List[str]:
+    """The requests arguments (by name, positional ones by requests' signature) that reach
+    neither the httpx call nor table A's list of no-ops: a fix that would lose them is refused.
+
+    Checked on every mapped call, so a shape that forgets an argument cannot produce a fix."""
+    emitted = {arg.keyword.value for arg in call.args if arg.keyword is not None}
+    lost = []
+    for name, value in named.items():
+        if name in ("url", "method"):
+            continue  # emitted positionally
+        if any(alias in emitted for alias in _ARRIVES_AS.get(name, (name,))):
+            continue
+        if name in merged_into_url:
+            continue  # `httpx.URL(url).copy_merge_params(params)`
+        if _is_no_op(name, value):
+            continue
+        lost.append(name)
+    return lost
+

@@ -149,7 +149,7 @@ def _finding(context: PassContext, site: Site, fixed: bool) -> Finding:
     reasons = site.blockers or site.unsafe
     return context.finding(
         site.rule_id,
-        MESSAGES[site.rule_id].format(what=site.what, via=site.via),
+        MESSAGES[site.rule_id].format(what=site.what, via=site.via) + site.unforwarded_note(),
         site.report_node,
         fix=_safety(site),
         reason="; ".join(dict.fromkeys(reasons)) if reasons else None,

@@ -23,7 +23,7 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProv
 
 from unfake_async.codemod.analysis.names import resolved
 from unfake_async.codemod.analysis.sites import RequestCall, Site
-from unfake_async.codemod.analysis.stream_sites import is_stream_site
+from unfake_async.codemod.analysis.stream_sites import is_stream_site, stream_argument
 from unfake_async.codemod.analysis.stream_usage import StreamPlan, UsagePlanner
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
@@ -76,7 +76,7 @@ class _Planner:
         return {q.name for q in resolved(self._qnames.get(node))}
 
     def plan(self, site: Site) -> StreamSite:
-        stream = StreamSite(site, blockers=list(site.blockers))
+        stream = StreamSite(site, blockers=list(site.blockers), unsafe=list(site.unsafe))
         if site.wrapper is not None or not site.awaited:
             stream.blockers.append("the thread's result is post-processed or not awaited here")
             return stream
@@ -90,6 +90,9 @@ class _Planner:
         stream.blockers += call.blockers
         stream.unsafe += call.unsafe
         stream.notes += call.notes
+        flag = stream_argument(site)
+        if not (isinstance(flag, cst.Name) and flag.value == "True"):
+            stream.unsafe.append("stream= is not the literal True: the fix always streams the body")
         stream.usage = self.usage.plan(self._references(stream), site.function, call.follows_redirects)
         stream.blockers += stream.usage.blockers
         stream.unsafe += stream.usage.unsafe
@@ -274,7 +277,8 @@ class StreamingPass:
             shape = "direct" if site.rule_id == "UFA003" else "offload"
             via = site.via or "run_in_executor"
             findings.append(context.finding(
-                RULE_ID, MESSAGES[shape].format(what=site.what, via=via), site.report_node, fix=safety,
+                RULE_ID, MESSAGES[shape].format(what=site.what, via=via) + site.unforwarded_note(),
+                site.report_node, fix=safety,
                 reason="; ".join(dict.fromkeys(stream.blockers or stream.unsafe)) or None,
                 notes=stream.notes, fixed=wanted))
         if not chosen:
