@@ -40,7 +40,7 @@ from typing import Any, List
 __all__ = [
     "MODES", "RULE_NAMES", "BlockingCallError", "BlockingCallWarning", "RuntimeFinding",
     "Verification", "allow", "allow_blocking", "findings", "install", "installed_mode",
-    "register", "reset", "summary", "uninstall", "verifying",
+    "register", "reset", "start_watchdog", "stop_watchdog", "summary", "uninstall", "verifying",
 ]
 
 

@@ -149,6 +149,7 @@ _LOOP_FUNCTIONS = {
     "asyncio.base_events": ("_run_once", "run_forever", "run_until_complete"),
     "asyncio.runners": ("run",),
     "uvloop": ("run",),
+    "unfake_async.shim.watchdog": ("run_forever",),  # the watchdog's run_forever wrapper
 }
 
 
