@@ -10,10 +10,11 @@
 * ``UNFAKE_ASYNC_SHIM_LOG_FIRST``: in log mode, how many occurrences of each site are logged in
   full before only counts are (default 3).
 
-Where unfake-async is installed from its wheel, ``unfake_async_shim.pth`` imports this module
-in every Python process of the environment whose ``UNFAKE_ASYNC_SHIM`` is set (see
-``unfake_async/shim/_bootstrap/pth.py``); ``unfake-async verify`` loads it through a
-``sitecustomize``; or ``import unfake_async.shim.auto`` first thing.
+Where unfake-async is installed (from its wheel, or editable), ``unfake_async_shim.pth`` in
+site-packages (source: ``_bootstrap/unfake_async_shim.pth``) imports this module in every Python
+process of the environment whose ``UNFAKE_ASYNC_SHIM`` is set, ``python -I`` included;
+``unfake-async verify`` also loads it through a ``sitecustomize``; or ``import
+unfake_async.shim.auto`` first thing.
 """
 from __future__ import annotations
 
