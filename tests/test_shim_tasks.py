@@ -178,3 +178,25 @@ def test_helpers_still_look_like_coroutine_functions():
             assert inspect.iscoroutinefunction(asyncio.to_thread)
         assert hasattr(asyncio.to_thread, "__unfake_async_original__")
     assert not hasattr(asyncio.to_thread, "__unfake_async_original__")
+
+
+def test_a_reexport_bound_to_the_wrapper_gets_the_original_back(tmp_path):
+    """`fastapi.concurrency` re-exports starlette's run_in_threadpool: imported after install,
+    it binds the wrapper; uninstall must put the original back there too."""
+    import subprocess
+
+    package = tmp_path / "fastapi"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "concurrency.py").write_text(
+        "from starlette.concurrency import run_in_threadpool  # noqa: F401\n")
+    code = (
+        "import sys; from unfake_async import shim; shim.install('record');"
+        "import starlette.concurrency as star, fastapi.concurrency as fast;"
+        "assert fast.run_in_threadpool is star.run_in_threadpool;"
+        "assert hasattr(fast.run_in_threadpool, '__unfake_async_original__');"
+        "shim.uninstall();"
+        "assert not hasattr(star.run_in_threadpool, '__unfake_async_original__');"
+        "assert fast.run_in_threadpool is star.run_in_threadpool"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=str(tmp_path))
