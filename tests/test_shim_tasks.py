@@ -146,6 +146,21 @@ def test_starlette_run_in_threadpool_in_gather(http_server, recording):
         ("UFA002", "starlette.concurrency.run_in_threadpool", lines[0], "route")] * 2
 
 
+def test_asgiref_sync_to_async_in_gather(http_server, recording):
+    asgiref_sync = pytest.importorskip("asgiref.sync")
+
+    url = http_server.url("/json")
+    lines = []
+
+    async def view():
+        fetch = asgiref_sync.sync_to_async(requests.get)
+        lines.append(this_line() + 1)
+        await asyncio.gather(fetch(url), fetch(url))
+
+    asyncio.run(view())
+    assert origins(recording) == [("UFA002", "asgiref.sync.sync_to_async", lines[0], "view")] * 2
+
+
 @RUNNERS
 def test_blocking_call_in_a_task_is_at_the_tasks_line(http_server, run, recording):
     url = http_server.url("/json")
