@@ -76,7 +76,8 @@ class RuntimeFinding:
         what = f"{self.call}({self.detail})" if self.detail else self.call
         if self.after_the_fact:
             took = f" for {self.duration * 1000:.0f} ms" if self.duration is not None else ""
-            return f"{self.rule_id} event loop blocked{took}, at {where}"
+            waited = f" ({self.detail})" if self.detail else ""
+            return f"{self.rule_id} event loop blocked{took}{waited}, at {where}"
         if self.fake_async:
             origin = str(self.origin) if self.origin else "<unknown coroutine>"
             made = f"made at {where}" if self.site else "the offloaded callable itself"

@@ -14,13 +14,17 @@ Loops are watched from `run_forever` (patched on asyncio's BaseEventLoop and uvl
 per interval on the loop; the thread wakes `POLLS_PER_THRESHOLD` times per threshold.
 
 The blocked time is measured by the heartbeat itself: how late it ran, a lower bound of the
-stall (the loop may have stopped up to one interval before the beat was due). Stalls during
-which the loop thread was idle in its selector (the process was starved, not the loop blocked)
-and calls the patches already reported (their wrapper is on the sampled stack) are not reported.
+stall (the loop may have stopped up to one interval before the beat was due). Not reported:
+stalls during which the loop thread was idle in its selector, calls the patches already
+reported (their wrapper is on the sampled stack), and, on Linux, stalls that were mostly the
+loop thread waiting for a CPU (a loaded machine, a container's CPU quota): the kernel counts
+that wait per thread (``/proc/self/task/<tid>/schedstat``), and it is taken off the stall
+before it is compared with the threshold.
 """
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import time
@@ -40,11 +44,44 @@ _IDLE_MODULES = ("selectors", __name__)
 _WRAPPER_MODULES = ("unfake_async.shim.patches", "unfake_async.shim.offload")
 
 
+class _RunQueueWait:
+    """Seconds a thread has spent runnable but waiting for a CPU, from Linux's schedstat;
+    always 0.0 where that is not available."""
+
+    def __init__(self) -> None:
+        self._fd: Optional[int] = None
+        native_id = getattr(threading, "get_native_id", lambda: None)()
+        try:
+            self._fd = os.open(f"/proc/self/task/{native_id}/schedstat", os.O_RDONLY)
+            self.read()
+        except (OSError, ValueError, IndexError, TypeError):
+            self.close()
+
+    def read(self) -> float:
+        if self._fd is None:
+            return 0.0
+        return int(os.pread(self._fd, 128, 0).split()[1]) / 1e9
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class _Stall:
+    __slots__ = ("beat", "stack", "waited_before")
+
+    def __init__(self, beat: float, stack, waited_before: float) -> None:
+        self.beat = beat  # the last beat before the stall
+        self.stack = stack  # the loop thread's stack, sampled during the stall
+        self.waited_before = waited_before  # run-queue wait read while the loop was alive
+
+
 class _Watch:
     """One running loop and its heartbeat. `last_beat` is written by the loop thread only."""
 
     __slots__ = ("loop", "thread_id", "thread_name", "interval", "last_beat", "handle",
-                 "stall")
+                 "stall", "run_queue", "seen_beat", "waited_at_seen_beat")
 
     def __init__(self, loop, interval: float) -> None:
         self.loop = loop
@@ -53,8 +90,11 @@ class _Watch:
         self.interval = interval
         self.last_beat = time.monotonic()
         self.handle = loop.call_soon(self.beat)
-        # (beat seen when the stall was sampled, the sampled stack), while a stall lasts.
-        self.stall: Optional[Tuple[float, Tuple[frames.FrameInfo, ...]]] = None
+        self.stall: Optional[_Stall] = None
+        self.run_queue = _RunQueueWait()  # opened here: it must be the loop thread's
+        # The watchdog's last look at a live loop: the beat it saw, and the run-queue wait then.
+        self.seen_beat = self.last_beat
+        self.waited_at_seen_beat = self.run_queue.read()
 
     def beat(self) -> None:
         self.last_beat = time.monotonic()
@@ -91,8 +131,10 @@ class Watchdog:
         with self._lock:
             self._watches.pop(id(watch), None)
             stall, watch.stall = watch.stall, None
+            waited = watch.run_queue.read()
+            watch.run_queue.close()
         if stall is not None:
-            self._report(watch, stall[1], time.monotonic() - (stall[0] + watch.interval))
+            self._report(watch, stall, time.monotonic() - (stall.beat + watch.interval), waited)
 
     def close(self) -> None:
         self._stop.set()
@@ -116,17 +158,21 @@ class Watchdog:
             if id(watch) not in self._watches:
                 return
             beat = watch.last_beat
-            if watch.stall is None:
-                if time.monotonic() - (beat + watch.interval) > self.threshold:
+            stall = watch.stall
+            if stall is None:
+                if beat != watch.seen_beat:  # alive since the last look
+                    watch.seen_beat, watch.waited_at_seen_beat = beat, watch.run_queue.read()
+                elif time.monotonic() - (beat + watch.interval) > self.threshold:
                     stack = self._sample(watch)
                     if stack is not None and beat == watch.last_beat:  # still stalled
-                        watch.stall = (beat, stack)
+                        watch.stall = _Stall(beat, stack, watch.waited_at_seen_beat)
                 return
-            stalled_beat, stack = watch.stall
-            if beat == stalled_beat:
+            if beat == stall.beat:
                 return
             watch.stall = None  # the loop is back: its beat ran this late
-        self._report(watch, stack, beat - (stalled_beat + watch.interval))
+            watch.seen_beat, watch.waited_at_seen_beat = beat, watch.run_queue.read()
+        self._report(watch, stall, beat - (stall.beat + watch.interval),
+                     watch.waited_at_seen_beat)
 
     def _sample(self, watch: _Watch) -> Optional[Tuple[frames.FrameInfo, ...]]:
         frame = sys._current_frames().get(watch.thread_id)
@@ -144,15 +190,18 @@ class Watchdog:
             return None  # inside a patched call: reported by its own rule
         return stack
 
-    def _report(self, watch: _Watch, stack, blocked: float) -> None:
-        if blocked < self.threshold or state.mode is None:
-            return  # the beat was late, but the loop was not held for the threshold
+    def _report(self, watch: _Watch, stall: _Stall, blocked: float, waited_after: float) -> None:
+        starved = max(waited_after - stall.waited_before, 0.0)
+        if blocked - starved < self.threshold or state.mode is None:
+            return  # late, but not held by the loop's own code for the threshold
+        stack = stall.stack
         if frames.stack_is_allowed((stack,), state.allow_rules):
             return
         app = frames.first_app_frame(stack) or frames.first_user_frame(stack)
         site = app.site if app is not None else frames.site_of(stack)
+        detail = f"{starved * 1000:.0f} ms of it waiting for a CPU" if starved >= 0.001 else ""
         publish(RuntimeFinding(
-            rule_id=WATCHDOG_RULE, call="event loop blocked", detail="", site=site,
+            rule_id=WATCHDOG_RULE, call="event loop blocked", detail=detail, site=site,
             thread=watch.thread_name, duration=blocked,
         ))
 
