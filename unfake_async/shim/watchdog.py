@@ -11,7 +11,8 @@ loop is back, with the time it was blocked.
 
 Loops are watched from `run_forever` (patched on asyncio's BaseEventLoop and uvloop's Loop;
 `run_until_complete` and `asyncio.run` go through it). The heartbeat costs one timer callback
-per interval on the loop; the thread wakes `POLLS_PER_THRESHOLD` times per threshold.
+per interval (threshold/4) on the loop; the thread wakes about once per threshold while the
+loop is healthy.
 
 The blocked time is measured by the heartbeat itself: how late it ran, a lower bound of the
 stall (the loop may have stopped up to one interval before the beat was due). Not reported:
@@ -36,7 +37,7 @@ from unfake_async.shim.patches import Target
 from unfake_async.shim.report import WATCHDOG_RULE, RuntimeFinding
 
 DEFAULT_THRESHOLD = 0.1
-POLLS_PER_THRESHOLD = 4
+BEATS_PER_THRESHOLD = 4  # the blocked time is a lower bound, short by up to one beat interval
 SAMPLE_LIMIT = 128
 # Modules whose frame at the top of the loop thread's stack means "waiting for I/O, not
 # blocked": the selector, or (uvloop, whose selector is C) the run_forever wrapper below.
@@ -69,35 +70,35 @@ class _RunQueueWait:
 
 
 class _Stall:
-    __slots__ = ("beat", "stack", "waited_before")
+    __slots__ = ("beat", "stack")
 
-    def __init__(self, beat: float, stack, waited_before: float) -> None:
+    def __init__(self, beat: Tuple[float, float], stack) -> None:
         self.beat = beat  # the last beat before the stall
         self.stack = stack  # the loop thread's stack, sampled during the stall
-        self.waited_before = waited_before  # run-queue wait read while the loop was alive
 
 
 class _Watch:
-    """One running loop and its heartbeat. `last_beat` is written by the loop thread only."""
+    """One running loop and its heartbeat.
+
+    `last_beat` is (monotonic time, the loop thread's run-queue wait so far), written by the
+    loop thread only, as one tuple so the watchdog never reads half of a beat.
+    """
 
     __slots__ = ("loop", "thread_id", "thread_name", "interval", "last_beat", "handle",
-                 "stall", "run_queue", "seen_beat", "waited_at_seen_beat")
+                 "stall", "run_queue")
 
     def __init__(self, loop, interval: float) -> None:
         self.loop = loop
         self.thread_id = threading.get_ident()
         self.thread_name = threading.current_thread().name
         self.interval = interval
-        self.last_beat = time.monotonic()
+        self.run_queue = _RunQueueWait()  # opened here: it must be the loop thread's
+        self.last_beat = (time.monotonic(), self.run_queue.read())
         self.handle = loop.call_soon(self.beat)
         self.stall: Optional[_Stall] = None
-        self.run_queue = _RunQueueWait()  # opened here: it must be the loop thread's
-        # The watchdog's last look at a live loop: the beat it saw, and the run-queue wait then.
-        self.seen_beat = self.last_beat
-        self.waited_at_seen_beat = self.run_queue.read()
 
     def beat(self) -> None:
-        self.last_beat = time.monotonic()
+        self.last_beat = (time.monotonic(), self.run_queue.read())
         self.handle = self.loop.call_later(self.interval, self.beat)
 
 
@@ -108,7 +109,7 @@ class Watchdog:
         if threshold <= 0:
             raise ValueError(f"watchdog threshold must be positive, got {threshold!r}")
         self.threshold = threshold
-        self.interval = threshold / 4
+        self.interval = threshold / BEATS_PER_THRESHOLD
         self._watches: Dict[int, _Watch] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -131,10 +132,10 @@ class Watchdog:
         with self._lock:
             self._watches.pop(id(watch), None)
             stall, watch.stall = watch.stall, None
-            waited = watch.run_queue.read()
+            now = (time.monotonic(), watch.run_queue.read())
             watch.run_queue.close()
         if stall is not None:
-            self._report(watch, stall, time.monotonic() - (stall.beat + watch.interval), waited)
+            self._report(watch, stall, now)
 
     def close(self) -> None:
         self._stop.set()
@@ -143,36 +144,41 @@ class Watchdog:
             thread.join(timeout=5)
 
     def _run(self) -> None:
-        poll = self.threshold / POLLS_PER_THRESHOLD
-        while not self._stop.wait(poll):
+        # The thread sleeps until the earliest moment a loop could be `threshold` late (each
+        # beat moves that moment on), so a healthy loop costs it about one wakeup per
+        # threshold, not one per beat; during a stall it looks once per beat interval.
+        next_look = 0.0
+        while not self._stop.wait(max(next_look - time.monotonic(), 0.001)):
             with self._lock:
                 watches = list(self._watches.values())
+            next_look = time.monotonic() + self.threshold
             for watch in watches:
                 try:
-                    self._check(watch)
+                    next_look = min(next_look, self._check(watch))
                 except Exception:  # the watchdog must never take the process down
                     continue
 
-    def _check(self, watch: _Watch) -> None:
+    def _check(self, watch: _Watch) -> float:
+        """Look at one loop; returns when to look at it again."""
         with self._lock:  # against unwatch() in the loop's thread
+            now = time.monotonic()
             if id(watch) not in self._watches:
-                return
+                return now + self.threshold
             beat = watch.last_beat
             stall = watch.stall
             if stall is None:
-                if beat != watch.seen_beat:  # alive since the last look
-                    watch.seen_beat, watch.waited_at_seen_beat = beat, watch.run_queue.read()
-                elif time.monotonic() - (beat + watch.interval) > self.threshold:
-                    stack = self._sample(watch)
-                    if stack is not None and beat == watch.last_beat:  # still stalled
-                        watch.stall = _Stall(beat, stack, watch.waited_at_seen_beat)
-                return
-            if beat == stall.beat:
-                return
-            watch.stall = None  # the loop is back: its beat ran this late
-            watch.seen_beat, watch.waited_at_seen_beat = beat, watch.run_queue.read()
-        self._report(watch, stall, beat - (stall.beat + watch.interval),
-                     watch.waited_at_seen_beat)
+                deadline = beat[0] + watch.interval + self.threshold
+                if now < deadline:
+                    return deadline
+                stack = self._sample(watch)
+                if stack is not None and beat is watch.last_beat:  # still stalled
+                    watch.stall = _Stall(beat, stack)
+                return now + watch.interval
+            if beat is stall.beat:
+                return now + watch.interval
+            watch.stall = None  # the loop is back
+        self._report(watch, stall, beat)
+        return now + watch.interval
 
     def _sample(self, watch: _Watch) -> Optional[Tuple[frames.FrameInfo, ...]]:
         frame = sys._current_frames().get(watch.thread_id)
@@ -190,8 +196,10 @@ class Watchdog:
             return None  # inside a patched call: reported by its own rule
         return stack
 
-    def _report(self, watch: _Watch, stall: _Stall, blocked: float, waited_after: float) -> None:
-        starved = max(waited_after - stall.waited_before, 0.0)
+    def _report(self, watch: _Watch, stall: _Stall, back: Tuple[float, float]) -> None:
+        """`back`: (time, run-queue wait) when the loop came back (its first late beat)."""
+        blocked = back[0] - (stall.beat[0] + watch.interval)  # how late the beat ran
+        starved = max(back[1] - stall.beat[1], 0.0)
         if blocked - starved < self.threshold or state.mode is None:
             return  # late, but not held by the loop's own code for the threshold
         stack = stall.stack
