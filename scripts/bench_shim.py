@@ -68,6 +68,11 @@ def run_child(variant: str, url: str, requests: int, concurrency: int, loop: str
     # Imported before any detector is on: httpx's first import touches the disk (rich, certifi),
     # which blockbuster would refuse inside the loop; the workload is the requests, not imports.
     import httpx  # noqa: F401
+    # Every variant loads the same modules, installed or not, so that import size (and with it
+    # how often the GC walks its oldest generation) does not favour one variant.
+    import unfake_async.shim.api  # noqa: F401
+    if _available("blockbuster"):
+        import blockbuster  # noqa: F401
 
     context = _activate(variant)
     runner = asyncio.run
