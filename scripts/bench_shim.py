@@ -10,8 +10,11 @@ machine hits them all alike. Figures: median wall time and client CPU time per r
     .venv/bin/python scripts/bench_shim.py                 # defaults: 2000 requests x 5 rounds
     .venv/bin/python scripts/bench_shim.py --loop uvloop --requests 500 --rounds 3
 
-Variants: none; unfake-async (``shim.install("warn")``); blockbuster (``blockbuster_ctx()``,
-skipped if not installed). No assertion on speed here: the script prints what it measured.
+Variants: none; unfake-async (``shim.install("warn")``); unfake-async+watchdog (the same with
+the loop-lag watchdog at its default 100 ms threshold: a heartbeat on the loop every 25 ms and a
+thread that checks it); blockbuster (``blockbuster_ctx()``, skipped if not installed). CPU time
+is the whole client process's (``time.process_time``), so the watchdog thread's own work counts.
+No assertion on speed here: the script prints what it measured.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VARIANTS = ("none", "unfake-async", "blockbuster")
+VARIANTS = ("none", "unfake-async", "unfake-async+watchdog", "blockbuster")
+SHIM_VARIANTS = ("unfake-async", "unfake-async+watchdog")
 
 
 async def _workload(url: str, requests: int, concurrency: int) -> dict:
@@ -48,10 +52,10 @@ async def _workload(url: str, requests: int, concurrency: int) -> dict:
 
 def _activate(variant: str):
     """Turn the variant's detector on; returns a context manager (or None)."""
-    if variant == "unfake-async":
+    if variant in SHIM_VARIANTS:
         from unfake_async import shim
 
-        shim.install("warn")
+        shim.install("warn", watchdog=0.1 if variant.endswith("watchdog") else None)
         return None
     if variant == "blockbuster":
         from blockbuster import blockbuster_ctx
@@ -61,9 +65,14 @@ def _activate(variant: str):
 
 
 def run_child(variant: str, url: str, requests: int, concurrency: int, loop: str) -> dict:
-    # Imported before any detector is on: importing is setup, not the workload, and blockbuster
-    # 1.5.29 flags the os.getcwd that httpx's import of rich makes on the loop.
+    # Imported before any detector is on: httpx's first import touches the disk (rich, certifi),
+    # which blockbuster would refuse inside the loop; the workload is the requests, not imports.
     import httpx  # noqa: F401
+    # Every variant loads the same modules, installed or not, so that import size (and with it
+    # how often the GC walks its oldest generation) does not favour one variant.
+    import unfake_async.shim.api  # noqa: F401
+    if _available("blockbuster"):
+        import blockbuster  # noqa: F401
 
     context = _activate(variant)
     runner = asyncio.run
@@ -76,7 +85,7 @@ def run_child(variant: str, url: str, requests: int, concurrency: int, loop: str
             result = runner(_workload(url, requests, concurrency))
     else:
         result = runner(_workload(url, requests, concurrency))
-    if variant == "unfake-async":
+    if variant in SHIM_VARIANTS:
         from unfake_async import shim
 
         result["findings"] = len(shim.findings())
@@ -112,6 +121,25 @@ def per_call_overhead(iterations: int = 200_000) -> tuple:
     return bare, shimmed
 
 
+def watchdog_idle_cost(seconds: float = 2.0, rounds: int = 3) -> tuple:
+    """Process CPU per second of a loop that only waits, without and with the watchdog (its
+    heartbeat and thread are all that runs): the watchdog's own cost, free of request noise."""
+    from unfake_async import shim
+
+    async def idle() -> float:
+        start = time.process_time()
+        await asyncio.sleep(seconds)
+        return (time.process_time() - start) / seconds
+
+    bare = min(asyncio.run(idle()) for _ in range(rounds))
+    shim.install("warn", watchdog=0.1)
+    try:
+        watched = min(asyncio.run(idle()) for _ in range(rounds))
+    finally:
+        shim.uninstall()
+    return bare, watched
+
+
 def _available(variant: str) -> bool:
     if variant != "blockbuster":
         return True
@@ -128,6 +156,8 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--no-idle", action="store_true",
+                        help="skip the idle-loop measurement of the watchdog's own cost")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -152,7 +182,8 @@ def main(argv=None) -> int:
                            "--concurrency", str(args.concurrency), "--loop", args.loop]
                 env = dict(os.environ, PYTHONPATH=os.pathsep.join(
                     filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-                env.pop("UNFAKE_ASYNC_SHIM", None)
+                for name in [n for n in env if n.startswith("UNFAKE_ASYNC_SHIM")]:
+                    del env[name]
                 done = subprocess.run(command, capture_output=True, text=True, env=env,
                                       timeout=600, check=True)
                 results[variant].append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -161,19 +192,24 @@ def main(argv=None) -> int:
     n = args.requests
     print(f"shim overhead: {n} GETs, concurrency {args.concurrency}, shared httpx.AsyncClient, "
           f"{args.loop} loop, server in its own process, median of {args.rounds} rounds")
-    print(f"{'variant':<14} {'wall s':>8} {'req/s':>8} {'CPU us/req':>11} {'wall ratio':>11} "
+    print(f"{'variant':<22} {'wall s':>8} {'req/s':>8} {'CPU us/req':>11} {'wall ratio':>11} "
           f"{'CPU ratio':>10}")
     base_wall = statistics.median(r["wall"] for r in results["none"])
     base_cpu = statistics.median(r["cpu"] for r in results["none"])
     for variant in variants:
         wall = statistics.median(r["wall"] for r in results[variant])
         cpu = statistics.median(r["cpu"] for r in results[variant])
-        print(f"{variant:<14} {wall:>8.3f} {n / wall:>8.0f} {cpu / n * 1e6:>11.1f} "
+        print(f"{variant:<22} {wall:>8.3f} {n / wall:>8.0f} {cpu / n * 1e6:>11.1f} "
               f"{wall / base_wall:>11.3f} {cpu / base_cpu:>10.3f}")
     bare, shimmed = per_call_overhead()
     print(f"hot path, non-blocking socket.send on the loop: {bare:.0f} ns bare, {shimmed:.0f} ns "
           f"with the shim (+{shimmed - bare:.0f} ns per call)")
-    found = [r.get("findings", 0) for r in results["unfake-async"]]
+    if not args.no_idle:
+        bare, watched = watchdog_idle_cost()
+        print(f"watchdog alone, loop idle: {bare * 1e3:.2f} ms CPU per second bare, "
+              f"{watched * 1e3:.2f} ms with the watchdog at 100 ms "
+              f"(+{(watched - bare) * 100:.2f}% of one core)")
+    found = [r.get("findings", 0) for v in SHIM_VARIANTS for r in results[v]]
     print(f"unfake-async findings during the runs: {max(found)} (expected 0: the workload is "
           "really async)")
     return 0

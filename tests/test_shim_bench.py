@@ -16,6 +16,6 @@ def test_bench_script_prints_every_variant():
     )
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines() if line.strip()}
     assert rows["none"][4:] == ["1.000", "1.000"]  # the baseline's own ratios
-    assert "unfake-async" in rows
+    assert "unfake-async" in rows and "unfake-async+watchdog" in rows
     assert "hot path, non-blocking socket.send on the loop:" in done.stdout
     assert "unfake-async findings during the runs: 0" in done.stdout

@@ -137,3 +137,32 @@ def test_plugin_import_does_not_load_the_shim():
         assert loaded == ["unfake_async.shim.pytest_plugin"], loaded
     """)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
+
+
+CPU_BOUND_TESTS = '''\
+import asyncio
+import time
+
+
+async def crunch():
+    await asyncio.sleep(0.05)
+    end = time.thread_time() + 0.3
+    while time.thread_time() < end:
+        pass
+    await asyncio.sleep(0.05)
+
+
+def test_cpu_bound_on_the_loop():
+    asyncio.run(crunch())
+'''
+
+
+def test_watchdog_option_fails_a_test_that_holds_the_loop(tmp_path):
+    (tmp_path / "test_generated.py").write_text(CPU_BOUND_TESTS)
+    code, output = run_pytest(tmp_path, "--unfake-async=raise", "--unfake-async-watchdog=100")
+    assert code == 1, output
+    assert outcome(output, "test_cpu_bound_on_the_loop") == "FAILED"
+    assert "UFA011 event loop blocked for " in output
+    assert any(f"test_generated.py:{n} in crunch" in output for n in (8, 9))
+    code, output = run_pytest(tmp_path, "--unfake-async=raise")  # no watchdog: nothing to see
+    assert code == 0 and outcome(output, "test_cpu_bound_on_the_loop") == "PASSED"

@@ -14,6 +14,7 @@ from unfake_async.rules import (
     ufa008_sync_helper,
     ufa009_get_event_loop,
     ufa010_time_sleep,
+    ufa011_event_loop_blocked,
 )
 from unfake_async.rules.base import Example, Rule
 
@@ -26,10 +27,14 @@ ALL_RULES += [ufa005_sync_httpx.RULE, ufa006_sync_urllib.RULE]  # other sync HTT
 ALL_RULES += [ufa008_sync_helper.RULE]  # sync helpers behind an executor (issue 7)
 ALL_RULES += [ufa009_get_event_loop.RULE, ufa010_time_sleep.RULE]  # loop hygiene (issue 7)
 
+# Rules only the runtime shim reports: catalogued (`unfake-async rule UFA011`), never matched
+# or fixed by the static analysis, so they stay out of ALL_RULES.
+RUNTIME_RULES: List[Rule] = [ufa011_event_loop_blocked.RULE]  # loop-lag watchdog (issue 16)
+
 
 def get_rule(rule_id: str) -> Rule:
-    by_id: Dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}
+    by_id: Dict[str, Rule] = {rule.id: rule for rule in ALL_RULES + RUNTIME_RULES}
     return by_id[rule_id.upper()]
 
 
-__all__ = ["ALL_RULES", "CALL_RULE_MODULES", "Example", "Rule", "get_rule"]
+__all__ = ["ALL_RULES", "CALL_RULE_MODULES", "RUNTIME_RULES", "Example", "Rule", "get_rule"]

@@ -20,15 +20,26 @@ functions. Reports describe requests by method and redacted URL only (see `redac
 
 Modes: "warn" (a `BlockingCallWarning` once per site), "raise" (`BlockingCallError` instead of
 the call; in a worker thread it propagates to the awaiting coroutine), "log" (logger
-``unfake_async.shim``, once per site), "record" (silent). Every mode records every call;
-`findings()` and `summary()` read the record.
+``unfake_async.shim``, a child of ``unfake_async``: each site's first 3 occurrences in full, then
+a count at 10, 100, 1000..., with ``ufa_*`` extra fields), "record" (silent). Every mode records
+every call, with its duration; `findings()` and `summary()` read the record.
+
+Offloads started inside tasks (`gather`, `create_task`, task groups, `asyncio.wait`) are reported
+at the line that called the helper: the helpers capture their caller when called. On the loop's
+thread a stack ends at the running task's coroutine, never at the line that started the loop.
+
+The loop-lag watchdog (`install(mode, watchdog=0.1)`, ``UNFAKE_ASYNC_SHIM_WATCHDOG``, on by
+default under ``verify``) reports UFA011 when a loop does not come back for the threshold, at the
+application's line where its thread was: C calls, CPU-bound work, names the patches cannot see.
 
 Ways to turn it on: `install()` / `uninstall()`, the `verifying()` context manager, the pytest
-plugin (`pytest --unfake-async=raise`), `import unfake_async.shim.auto` with
-``UNFAKE_ASYNC_SHIM=warn|raise|log`` in the environment, and ``unfake-async verify -- CMD``.
+plugin (`pytest --unfake-async=raise`), ``UNFAKE_ASYNC_SHIM=warn|raise|log`` in the environment
+of any Python process where unfake-async is installed (a .pth file reads it; or
+`import unfake_async.shim.auto`), and ``unfake-async verify -- CMD``. See docs/shim.md.
 
-Limits: names bound before install (``from time import sleep``) keep the original; C extensions
-and CPU-bound work are invisible; patching is CPython-tested (uvloop included).
+Limits: names bound before install (``from time import sleep``) keep the original, and C
+extensions and CPU-bound work pass no patch: only the watchdog sees them, after the threshold;
+patching is CPython-tested (uvloop included).
 """
 from __future__ import annotations
 
@@ -40,7 +51,7 @@ from typing import Any, List
 __all__ = [
     "MODES", "RULE_NAMES", "BlockingCallError", "BlockingCallWarning", "RuntimeFinding",
     "Verification", "allow", "allow_blocking", "findings", "install", "installed_mode",
-    "register", "reset", "summary", "uninstall", "verifying",
+    "register", "reset", "start_watchdog", "stop_watchdog", "summary", "uninstall", "verifying",
 ]
 
 

@@ -19,6 +19,7 @@ from unfake_async.shim.report import Recorder, RuntimeFinding
 
 MODES = ("warn", "raise", "log", "record")
 
+# A child of the "unfake_async" logger: configure that one to route or silence the findings.
 logger = logging.getLogger("unfake_async.shim")
 
 
@@ -51,8 +52,12 @@ class _State:
         self.mode: Optional[str] = None  # None: not installed
         self.recorder = Recorder()
         self.allow_rules: List[Tuple[str, Optional[str]]] = []
-        # Sites already warned about or logged in the current mode (one message per site).
+        # Sites already warned about in the current mode (one warning per site).
         self.announced: set = set()
+        # Log mode: each site's first `log_first` occurrences in full, then a count line at
+        # every power of ten (10, 100, 1000...), so a busy service does not flood its logs.
+        self.log_first = 3
+        self.watchdog = None  # the loop-lag Watchdog while it runs
 
 
 state = _State()
@@ -61,6 +66,12 @@ state = _State()
 suppressed: contextvars.ContextVar = contextvars.ContextVar("unfake_async_suppressed", default=False)
 # `worker.offload` is the Offload of the marked job running in this thread, if any.
 worker = threading.local()
+# The Offload of a thread-offload helper (asyncio.to_thread, run_in_threadpool...) whose
+# coroutine is running: set from the caller's stack when the helper was *called*, because by
+# the time the coroutine runs it may be in a task of its own (gather, create_task), whose
+# stack no longer holds the caller.
+offload_call: contextvars.ContextVar = contextvars.ContextVar("unfake_async_offload_call",
+                                                              default=None)
 
 
 def relevant_offload() -> Optional[Offload]:
@@ -69,44 +80,73 @@ def relevant_offload() -> Optional[Offload]:
 
 
 def report(call: str, detail: str, rule_id: str, offload: Optional[Offload] = None,
-           skip: int = 1) -> None:
-    """Record one blocking call and act on it per the mode. Called only on the slow path.
+           skip: int = 1) -> Optional[RuntimeFinding]:
+    """Judge one blocking call, before it runs. Called only on the slow path.
 
-    `skip` is how many frames above report()'s caller to start the stack from.
+    Returns the finding for the caller to `publish` once the call is over (with its duration),
+    or None when it is allowed; in "raise" mode records it and raises instead. `skip` is how
+    many frames above report()'s caller to start the stack from.
     """
     mode = state.mode
     if mode is None:
-        return
-    stack = frames.caller_stack(skip)
+        return None
+    # On the loop's thread only the running task's frames made the call (see frames.capture).
+    stack = frames.caller_stack(skip, in_task=offload is None)
     stacks = (stack, offload.stack) if offload is not None else (stack,)
     if frames.stack_is_allowed(stacks, state.allow_rules):
-        return
-    user = frames.first_user_frame(stack)
-    origin = frames.first_user_frame(offload.stack) if offload is not None else None
+        return None
+    if offload is None:
+        site = frames.site_of(stack)
+    else:  # in the worker: None when the offloaded callable itself made the call
+        user = frames.first_user_frame(stack)
+        site = user.site if user else None
     finding = RuntimeFinding(
-        rule_id=rule_id, call=call, detail=detail,
-        site=user.site if user else None,
-        origin=origin.site if origin else None,
+        rule_id=rule_id, call=call, detail=detail, site=site,
+        origin=frames.site_of(offload.stack) if offload is not None else None,
         via=offload.via if offload is not None else None,
         thread=threading.current_thread().name,
     )
-    state.recorder.add(finding)
     if mode == "raise":
+        publish(finding)
         raise BlockingCallError(finding)
-    if mode == "record" or finding.key in state.announced:
+    return finding
+
+
+def publish(finding: RuntimeFinding) -> None:
+    """Record a finding and announce it as the mode says (raise mode announces nothing: the
+    error does, where an error can be raised)."""
+    mode = state.mode
+    if mode is None:
         return
-    state.announced.add(finding.key)
-    if mode == "warn":
+    count = state.recorder.add(finding)
+    if mode == "warn" or (mode == "raise" and finding.after_the_fact):
+        if finding.key in state.announced:
+            return
+        state.announced.add(finding.key)
         site = finding.site or finding.origin  # fake async via a bare callable: the coroutine
         warnings.warn_explicit(
             finding.message, BlockingCallWarning,
             site.filename if site else "<unknown>", site.lineno if site else 0,
         )
-    else:
-        logger.warning("%s", finding.message)
+    elif mode == "log":
+        _log(finding, count)
+
+
+def _log(finding: RuntimeFinding, count: int) -> None:
+    if count <= state.log_first:
+        logger.warning("%s", finding.message, extra=finding.log_fields(count))
+    elif _is_power_of_ten(count):
+        logger.warning("%s occurrences so far of: %s", count, finding.message,
+                       extra=finding.log_fields(count))
+
+
+def _is_power_of_ten(number: int) -> bool:
+    while number >= 10 and number % 10 == 0:
+        number //= 10
+    return number == 1
 
 
 __all__ = [
     "BlockingCallError", "BlockingCallWarning", "MODES", "Offload", "_get_running_loop",
-    "relevant_offload", "report", "state", "suppressed", "worker",
+    "offload_call", "publish", "relevant_offload", "report", "state", "suppressed", "worker",
 ]

@@ -16,23 +16,26 @@ from unfake_async.shim.installer import Installer
 from unfake_async.shim.offload import offload_targets
 from unfake_async.shim.patches import Target, builtin_targets, user_target
 from unfake_async.shim.report import RULE_NAMES, RuntimeFinding, format_grouped, format_summary
+from unfake_async.shim.watchdog import DEFAULT_THRESHOLD, Watchdog, watchdog_targets
 
 __all__ = [
     "MODES", "RULE_NAMES", "BlockingCallError", "BlockingCallWarning", "RuntimeFinding",
     "allow", "allow_blocking", "findings", "install", "installed_mode", "register", "reset",
-    "summary", "uninstall", "verifying",
+    "start_watchdog", "stop_watchdog", "summary", "uninstall", "verifying",
 ]
 
 _installer = Installer()
 _user_targets: List[Target] = []
 
 
-def install(mode: str = "warn", *, allow: Iterable[str] = (), report_file: Optional[str] = None
-            ) -> None:
+def install(mode: str = "warn", *, allow: Iterable[str] = (), report_file: Optional[str] = None,
+            watchdog: Optional[float] = None) -> None:
     """Patch the blocking entry points and start reporting in `mode`.
 
     Installing again only changes the mode (and adds `allow` rules). `report_file` mirrors each
-    finding to a JSON-lines file as it happens (used by `unfake-async verify`).
+    finding to a JSON-lines file as it happens (used by `unfake-async verify`). `watchdog`, a
+    threshold in seconds (e.g. 0.1), also starts the loop-lag watchdog (UFA011, see
+    `unfake_async.shim.watchdog`); it is off unless asked for.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
@@ -46,11 +49,35 @@ def install(mode: str = "warn", *, allow: Iterable[str] = (), report_file: Optio
         if state.mode != mode:
             state.announced.clear()
         state.mode = mode
+        if watchdog is not None:
+            start_watchdog(watchdog)
+
+
+def start_watchdog(threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Watch every event loop run from now on (the shim must be installed): report UFA011 when
+    one does not come back for `threshold` seconds."""
+    with state.lock:
+        if state.mode is None:
+            raise RuntimeError("install() the shim before starting its watchdog")
+        if state.watchdog is not None and state.watchdog.threshold == threshold:
+            return
+        stop_watchdog()
+        state.watchdog = Watchdog(threshold)
+        _installer.apply(watchdog_targets())
+
+
+def stop_watchdog() -> None:
+    """Stop the watchdog (loops already running keep a heartbeat that nobody checks)."""
+    with state.lock:
+        dog, state.watchdog = state.watchdog, None
+    if dog is not None:
+        dog.close()
 
 
 def uninstall() -> None:
     """Restore every patched function; findings recorded so far stay readable."""
     with state.lock:
+        stop_watchdog()
         state.mode = None
         _installer.undo_all()
         state.recorder.mirror_to(None)
@@ -126,11 +153,16 @@ class Verification:
 
 
 @contextlib.contextmanager
-def verifying(mode: str = "raise", *, allow: Iterable[str] = ()) -> Iterator[Verification]:
-    """Install the shim for the block, then put back the mode and allow-list it had before."""
+def verifying(mode: str = "raise", *, allow: Iterable[str] = (),
+              watchdog: Optional[float] = None) -> Iterator[Verification]:
+    """Install the shim for the block, then put back the mode, allow-list and watchdog it had
+    before."""
     with state.lock:
         previous_mode, previous_rules = state.mode, list(state.allow_rules)
+        previous_watchdog = state.watchdog
         install(mode, allow=allow)
+        if watchdog is not None and previous_watchdog is None:
+            start_watchdog(watchdog)
         verification = Verification()
     try:
         yield verification
@@ -141,3 +173,5 @@ def verifying(mode: str = "raise", *, allow: Iterable[str] = ()) -> Iterator[Ver
                 uninstall()
             else:
                 state.mode = previous_mode
+                if previous_watchdog is None:
+                    stop_watchdog()

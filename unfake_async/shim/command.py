@@ -5,7 +5,11 @@ How the shim reaches the command's processes: a directory holding a ``sitecustom
 first on their PYTHONPATH (any sitecustomize it shadows still runs), with ``UNFAKE_ASYNC_SHIM``
 set; each process mirrors its findings to a JSON-lines file in a temporary directory, so
 subprocesses, pytest-xdist workers and processes that end with ``os._exit`` are all counted.
-Processes started with ``python -I``/``-E``/``-S`` are not covered.
+Processes started with ``python -I``/``-E``/``-S`` are covered only where unfake-async is
+installed from its wheel (its .pth file reads ``UNFAKE_ASYNC_SHIM``; see ``auto``).
+
+The loop-lag watchdog (UFA011) is on here by default, at 100 ms (``--watchdog-ms 0``: off):
+whoever runs ``verify`` wants to hear about everything that blocks the loop.
 
 Exit status: 1 if anything was found; otherwise the command's own status (2 if it could not be
 started or the arguments are wrong).
@@ -20,12 +24,13 @@ import sys
 import tempfile
 from typing import List, Optional
 
-from unfake_async.shim.auto import ENV_ALLOW, ENV_MODE, ENV_REPORT_DIR
+from unfake_async.shim.auto import ENV_ALLOW, ENV_MODE, ENV_REPORT_DIR, ENV_WATCHDOG
 from unfake_async.shim.report import findings_in_dir, format_summary, group_by_site
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap")
 PACKAGE_HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VERIFY_MODES = ("warn", "raise", "log", "record")
+DEFAULT_WATCHDOG_MS = 100
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow", action="append", default=[], metavar="RULE",
                         help="never report calls from this module ('pkg.mod') or function "
                              "('pkg.mod:func'); repeatable")
+    parser.add_argument("--watchdog-ms", type=float, default=DEFAULT_WATCHDOG_MS, metavar="MS",
+                        help="report the event loop blocked longer than MS milliseconds "
+                             f"(UFA011; default {DEFAULT_WATCHDOG_MS}, 0 turns it off)")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the findings, grouped by site, to FILE as JSON")
     parser.add_argument("command", nargs=argparse.REMAINDER,
@@ -48,9 +56,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def child_environment(mode: str, allow: List[str], report_dir: str,
-                      base: Optional[dict] = None) -> dict:
+                      base: Optional[dict] = None, watchdog_ms: float = 0) -> dict:
     """The environment that turns the shim on in every Python process of the command."""
     env = dict(os.environ if base is None else base)
+    env[ENV_WATCHDOG] = f"{watchdog_ms:g}" if watchdog_ms > 0 else "off"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [BOOTSTRAP_DIR, env.get("PYTHONPATH")]))
     env[ENV_MODE] = mode
     env[ENV_REPORT_DIR] = report_dir
@@ -80,7 +89,8 @@ def verify_main(argv: List[str]) -> int:
         print("unfake-async verify: give the command to run after '--'", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="unfake-async-verify-") as report_dir:
-        env = child_environment(args.mode, args.allow, report_dir)
+        env = child_environment(args.mode, args.allow, report_dir,
+                                watchdog_ms=args.watchdog_ms)
         try:
             returncode = subprocess.run(command, env=env).returncode
         except OSError as error:

@@ -7,6 +7,7 @@ library, this shim) is decided once per code object.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import sysconfig
@@ -26,6 +27,10 @@ INFRA_MODULES = (
     "sniffio",
     "uvloop",
     "asgiref",
+    # ASGI/WSGI servers run the event loop; their frames are never the line to fix.
+    "uvicorn",
+    "hypercorn",
+    "gunicorn",
     "starlette.concurrency",
     "fastapi.concurrency",
     "asyncer",
@@ -133,29 +138,94 @@ def _legacy_qualname(frame, code) -> str:
     return code.co_name
 
 
-def capture(frame, limit: int = 64) -> Tuple[FrameInfo, ...]:
-    """The stack from `frame` outwards, innermost first."""
+def _runs_the_loop(code, module: str) -> bool:
+    """A frame of the loop's own dispatch or of the runner that started it: what lies below it
+    on the loop's thread (``asyncio.run(main())``, a server's ``run``) did not make the call."""
+    return code.co_name in _LOOP_FUNCTIONS.get(module, ())
+
+
+_LOOP_FUNCTIONS = {
+    "asyncio.events": ("_run",),  # Handle._run: one callback or task step
+    "asyncio.base_events": ("_run_once", "run_forever", "run_until_complete"),
+    "asyncio.runners": ("run",),
+    "uvloop": ("run",),
+    "unfake_async.shim.watchdog": ("run_forever",),  # the watchdog's run_forever wrapper
+}
+
+
+def capture(frame, limit: int = 64, stop=None) -> Tuple[FrameInfo, ...]:
+    """The stack from `frame` outwards, innermost first.
+
+    With `stop` (a frame, usually the running task's coroutine), the walk ends there, or at the
+    event loop's own frames: a call made in a task was made by the task, not by the code that
+    started the loop, whose frames are below it on the same thread.
+    """
     captured: List[FrameInfo] = []
+    bounded = stop is not None
     while frame is not None and len(captured) < limit:
         code = frame.f_code
         module = frame.f_globals.get("__name__") or ""
+        if bounded and captured and _runs_the_loop(code, module):
+            break
         infra = _is_infra(code, module)
         function = getattr(code, "co_qualname", None)
         if function is None:
             function = code.co_name if infra else _legacy_qualname(frame, code)
         captured.append(FrameInfo(module, code.co_filename, frame.f_lineno, function, infra))
+        if frame is stop:
+            break
         frame = frame.f_back
     return tuple(captured)
 
 
-def caller_stack(skip: int = 0, limit: int = 64) -> Tuple[FrameInfo, ...]:
-    """The caller's stack, `skip` frames above the caller of this function."""
-    return capture(sys._getframe(skip + 2), limit)
+# `stop` value meaning "no task: end at the loop's own frames only".
+LOOP_FRAMES = object()
+
+
+def task_root_frame(loop=None):
+    """The outermost frame of the task `loop` is running (the current thread's loop by default),
+    or LOOP_FRAMES when it runs a plain callback."""
+    try:
+        task = asyncio.current_task(loop)
+    except RuntimeError:  # no running loop in this thread
+        return None
+    if task is None:
+        return LOOP_FRAMES
+    coro = task.get_coro()
+    return getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or LOOP_FRAMES
+
+
+def caller_stack(skip: int = 0, limit: int = 64, in_task: bool = False
+                 ) -> Tuple[FrameInfo, ...]:
+    """The caller's stack, `skip` frames above the caller of this function; `in_task`: only
+    the frames of the running task (see `capture`)."""
+    return capture(sys._getframe(skip + 2), limit, task_root_frame() if in_task else None)
 
 
 def first_user_frame(stack: Sequence[FrameInfo]) -> Optional[FrameInfo]:
     """The innermost frame that is the user's code, not a library on the way to the call."""
     return next((info for info in stack if not info.infra), None)
+
+
+def site_of(stack: Sequence[FrameInfo]) -> Optional[Site]:
+    """Where to report a call made with `stack`: the user's frame; in a task that is library
+    code all the way down, its outermost frame (which names the coroutine)."""
+    user = first_user_frame(stack)
+    if user is not None:
+        return user.site
+    return stack[-1].site if stack else None
+
+
+def is_installed_library(filename: str) -> bool:
+    """In site-packages / dist-packages (where installed libraries live)."""
+    return "site-packages" in filename or "dist-packages" in filename
+
+
+def first_app_frame(stack: Sequence[FrameInfo]) -> Optional[FrameInfo]:
+    """The innermost frame outside the standard library, site-packages and the known
+    infrastructure: the application's own line (the watchdog's notion of "user")."""
+    return next((info for info in stack
+                 if not info.infra and not is_installed_library(info.filename)), None)
 
 
 def offload_helper(stack: Sequence[FrameInfo]) -> Optional[str]:

@@ -22,8 +22,12 @@ class AppliedPatch:
         self.target = target
         self.owner = owner
         self.attribute = attribute
-        self.own_value = vars(owner).get(attribute, _MISSING) if hasattr(owner, "__dict__") \
+        own_value = vars(owner).get(attribute, _MISSING) if hasattr(owner, "__dict__") \
             else getattr(owner, attribute)
+        # A re-export of a function patched in its own module first (`asyncio.to_thread`, bound
+        # by `from .threads import *` after asyncio.threads was patched on import) holds our
+        # wrapper: what to put back is the function it wraps.
+        self.own_value = getattr(own_value, "__unfake_async_original__", own_value)
         original = getattr(owner, attribute)
         setattr(owner, attribute, target.factory(original))
 

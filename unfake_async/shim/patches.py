@@ -10,13 +10,16 @@ it (down to the socket) quiet for that call.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 from unfake_async.shim._state import (
     _get_running_loop,
+    publish,
     relevant_offload,
     report,
     suppressed,
@@ -44,12 +47,17 @@ QUIET = True
 NESTED = "nested"
 
 
-def _run_quietly(original, args, kwargs, reason=QUIET):
+def _run_quietly(original, args, kwargs, reason=QUIET, finding=None):
+    """Run the original call with the layers below it quiet; then publish `finding` (if any)
+    with the time the call took."""
     token = suppressed.set(reason)
+    start = time.perf_counter()
     try:
         return original(*args, **kwargs)
     finally:
         suppressed.reset(token)
+        if finding is not None:
+            publish(dataclasses.replace(finding, duration=time.perf_counter() - start))
 
 
 def on_loop(call: str, rule_id: str = "UFA900", describe=None, when=None):
@@ -65,8 +73,8 @@ def on_loop(call: str, rule_id: str = "UFA900", describe=None, when=None):
                 when is not None and not when(*args, **kwargs)
             ):
                 return original(*args, **kwargs)
-            report(call, describe(*args, **kwargs) if describe else "", rule_id)
-            return _run_quietly(original, args, kwargs, NESTED)
+            finding = report(call, describe(*args, **kwargs) if describe else "", rule_id)
+            return _run_quietly(original, args, kwargs, NESTED, finding)
 
         wrapper.__unfake_async_original__ = original
         return wrapper
@@ -96,8 +104,8 @@ def blocking_socket_method(call: str, describe):
                 return original(self, *args, **kwargs)
             if self in quiet_sockets:
                 return original(self, *args, **kwargs)
-            report(call, describe(self, *args), "UFA900")
-            return _run_quietly(original, (self,) + args, kwargs, NESTED)
+            finding = report(call, describe(self, *args), "UFA900")
+            return _run_quietly(original, (self,) + args, kwargs, NESTED, finding)
 
         wrapper.__unfake_async_original__ = original
         return wrapper
@@ -121,8 +129,8 @@ def http_request(call: str, describe):
                 if offload is None:
                     return original(*args, **kwargs)
                 rule_id = offload.rule_id
-            report(call, describe(*args, **kwargs), rule_id, offload)
-            return _run_quietly(original, args, kwargs)
+            finding = report(call, describe(*args, **kwargs), rule_id, offload)
+            return _run_quietly(original, args, kwargs, QUIET, finding)
 
         wrapper.__unfake_async_original__ = original
         return wrapper

@@ -6,7 +6,9 @@ Off unless asked for, and cheap to import (the shim is imported only when used):
   the whole run. In raise mode a test that makes a blocking call on the event loop, or a
   fake-async request, fails with the list of sites (even if the code swallowed the error);
   in warn/log mode the calls are reported as they happen. Either way a summary by site ends
-  the run. ``--unfake-async-allow=RULE`` (repeatable) allow-lists a module or function.
+  the run. ``--unfake-async-allow=RULE`` (repeatable) allow-lists a module or function;
+  ``--unfake-async-watchdog=MS`` adds the loop-lag watchdog (UFA011: a loop blocked longer
+  than MS milliseconds, by C calls or CPU-bound code the patches cannot see).
 * ``@pytest.mark.no_blocking`` (optionally ``allow=["pkg.mod", "pkg.mod:func"]``): this test
   fails if it blocks, whatever the command line says.
 * the ``unfake_async_shim`` fixture: the shim on for one test in record mode, yielding an object
@@ -35,6 +37,11 @@ def pytest_addoption(parser) -> None:
         metavar="RULE", help="allow blocking calls from a module ('pkg.mod') or function "
                              "('pkg.mod:func'); repeatable",
     )
+    group.addoption(
+        "--unfake-async-watchdog", dest="unfake_async_watchdog", type=float, default=None,
+        metavar="MS", help="with --unfake-async: also report the event loop blocked longer than "
+                           "MS milliseconds (UFA011)",
+    )
     parser.addini("unfake_async", "default mode for --unfake-async (raise, warn or log)",
                   default="")
 
@@ -61,7 +68,9 @@ class _ShimPlugin:
             from unfake_async import shim
 
             self.shim = shim
-            shim.install(mode, allow=config.getoption("unfake_async_allow"))
+            watchdog_ms = config.getoption("unfake_async_watchdog")
+            shim.install(mode, allow=config.getoption("unfake_async_allow"),
+                         watchdog=watchdog_ms / 1000 if watchdog_ms else None)
             self.start = len(shim.findings())
 
     def pytest_unconfigure(self, config) -> None:

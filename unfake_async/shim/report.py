@@ -13,6 +13,10 @@ UFA900   blocking-call-on-loop        any other blocking call on the loop's thre
                                       socket connect/send/recv, DNS, ``ssl`` socket I/O, and
                                       functions the user registers
 UFA010   time-sleep-in-async          ``time.sleep`` on the loop's thread
+UFA011   event-loop-blocked           the loop did not come back for longer than the
+                                      watchdog's threshold; the site is where its thread
+                                      was at that moment (C calls, CPU-bound work, names
+                                      the patches cannot see)
 =======  ==========================  ===================================================
 """
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import os
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from unfake_async.shim.frames import Site
@@ -32,7 +36,9 @@ RULE_NAMES = {
     "UFA003": "blocking-http-in-async",
     "UFA900": "blocking-call-on-loop",
     "UFA010": "time-sleep-in-async",
+    "UFA011": "event-loop-blocked",
 }
+WATCHDOG_RULE = "UFA011"
 FAKE_ASYNC_RULES = frozenset({"UFA001", "UFA002"})
 
 
@@ -47,6 +53,13 @@ class RuntimeFinding:
     origin: Optional[Site] = None  # fake async: the coroutine frame that offloaded the work
     via: Optional[str] = None  # fake async: "loop.run_in_executor", "asyncio.to_thread", ...
     thread: str = ""
+    # Seconds the call took (the loop was blocked, for UFA011); None if it never finished.
+    duration: Optional[float] = field(default=None, compare=False)
+
+    @property
+    def after_the_fact(self) -> bool:
+        """Seen by the watchdog once the loop came back: nothing left to raise into."""
+        return self.rule_id == WATCHDOG_RULE
 
     @property
     def fake_async(self) -> bool:
@@ -61,6 +74,10 @@ class RuntimeFinding:
     def message(self) -> str:
         where = str(self.site) if self.site else "<unknown site>"
         what = f"{self.call}({self.detail})" if self.detail else self.call
+        if self.after_the_fact:
+            took = f" for {self.duration * 1000:.0f} ms" if self.duration is not None else ""
+            waited = f" ({self.detail})" if self.detail else ""
+            return f"{self.rule_id} event loop blocked{took}{waited}, at {where}"
         if self.fake_async:
             origin = str(self.origin) if self.origin else "<unknown coroutine>"
             made = f"made at {where}" if self.site else "the offloaded callable itself"
@@ -73,7 +90,26 @@ class RuntimeFinding:
             "rule_id": self.rule_id, "call": self.call, "detail": self.detail,
             "site": self.site.as_dict() if self.site else None,
             "origin": self.origin.as_dict() if self.origin else None,
-            "via": self.via, "thread": self.thread,
+            "via": self.via, "thread": self.thread, "duration": self.duration,
+        }
+
+    def log_fields(self, count: int) -> dict:
+        """`extra` for a log record: flat, prefixed names (LogRecord owns `lineno` and co.)."""
+        site = self.site or self.origin
+        return {
+            "ufa_rule": self.rule_id, "ufa_name": RULE_NAMES.get(self.rule_id, ""),
+            "ufa_call": self.call, "ufa_detail": self.detail,
+            "ufa_url": self.detail.split(" ", 1)[1] if " " in self.detail and "://" in self.detail
+            else None,
+            "ufa_site": str(site) if site else None,
+            "ufa_file": site.filename if site else None,
+            "ufa_line": site.lineno if site else None,
+            "ufa_function": site.function if site else None,
+            "ufa_origin": str(self.origin) if self.origin else None,
+            "ufa_via": self.via,
+            "ufa_duration_ms": round(self.duration * 1000, 3) if self.duration is not None
+            else None,
+            "ufa_count": count,
         }
 
     @classmethod
@@ -81,6 +117,7 @@ class RuntimeFinding:
         return cls(
             data["rule_id"], data["call"], data.get("detail", ""), Site.from_dict(data.get("site")),
             Site.from_dict(data.get("origin")), data.get("via"), data.get("thread", ""),
+            data.get("duration"),
         )
 
 
@@ -101,16 +138,19 @@ class Recorder:
         self._first: Dict[Tuple, RuntimeFinding] = {}
         self._sink = None
 
-    def add(self, finding: RuntimeFinding) -> None:
+    def add(self, finding: RuntimeFinding) -> int:
+        """Record `finding`; returns how many times its site has been seen, this one included."""
         with self._lock:
             self._counts[finding.key] += 1
+            count = self._counts[finding.key]
             self._first.setdefault(finding.key, finding)
             if len(self._findings) >= self.MAX_KEPT:
-                return
+                return count
             self._findings.append(finding)
             if self._sink is not None:
                 self._sink.write(json.dumps(finding.as_dict()) + "\n")
                 self._sink.flush()
+            return count
 
     def grouped(self) -> List[Tuple[RuntimeFinding, int]]:
         """One (first finding, exact count) per site, most frequent first."""
