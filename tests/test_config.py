@@ -61,7 +61,7 @@ def test_empty_table_is_the_defaults():
     ({"timeout": "forever"}, "'timeout' must be 'preserve' or 'httpx-default' or a number"),
     ({"timeout": 0}, "'timeout' must be a positive number"),
     ({"target": "aiohttp"}, "'target' must be one of 'httpx', 'httpx2'"),
-    ({"transport": "requests"}, "'transport' must be one of 'default', 'aiohttp', not 'requests'"),
+    ({"transport": "requests"}, "'transport' must be one of 'aiohttp', 'httpx', not 'requests'"),
     ({"transport": 1}, "'transport' must be a string, not an integer (1)"),
     ({"client-attribute": "my client"}, "'client-attribute' must be a Python identifier"),
     ({"extra-offload-helpers": {"x.run": "thread"}}, "'extra-offload-helpers.x.run' must be one of"),

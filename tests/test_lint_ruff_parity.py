@@ -169,12 +169,12 @@ def test_exit_zero_and_no_cache_short_flags(tree, capsys):
 
 
 def test_target_and_transport_flags_and_config(tree, capsys):
-    (tree / "pyproject.toml").write_text("[tool.unfake-async]\ntransport = 'aiohttp'\n")
+    (tree / "pyproject.toml").write_text("[tool.unfake-async]\ntransport = 'httpx'\n")
     code, out, _ = run_main(capsys, "--show-settings")
-    assert code == 0 and 'target = "httpx"' in out and 'transport = "aiohttp"' in out
+    assert code == 0 and 'target = "httpx"' in out and 'transport = "httpx"' in out
     code, out, _ = run_main(capsys, "--show-settings", "--target", "httpx2",
-                            "--transport", "default")
-    assert 'target = "httpx2"' in out and 'transport = "default"' in out
+                            "--transport", "aiohttp")
+    assert 'target = "httpx2"' in out and 'transport = "aiohttp"' in out
     code, _, err = run_main(capsys, "--show-settings", "--target", "requests")
     assert code == 2 and "--target must be one of 'httpx', 'httpx2', not 'requests'" in err
     (tree / "pyproject.toml").write_text("[tool.unfake-async]\ntransport = ['aiohttp']\n")

@@ -102,7 +102,7 @@ def check(
     respect_gitignore: Optional[bool] = typer.Option(None, "--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The path stdin's text is reported as."),
     target: Optional[str] = typer.Option(None, "--target", help="Library of the generated client: httpx or httpx2 (config key `target`)."),
-    transport: Optional[str] = typer.Option(None, "--transport", help="Transport of the generated client: default or aiohttp (config key `transport`)."),
+    transport: Optional[str] = typer.Option(None, "--transport", help="Transport of the generated client: aiohttp (default; needs aiohttp) or httpx (httpx's own pools, no extra dependency) (config key `transport`)."),
     output_format: str = typer.Option("text", "--output-format", envvar="UNFAKE_ASYNC_OUTPUT_FORMAT", help="text, json, github, sarif or junit."),
     output_file: Optional[str] = typer.Option(None, "-o", "--output-file", help="Write the report to this file."),
     statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule instead of listing them."),

@@ -90,7 +90,7 @@ def bench(
         None, "--target", help="Library the codemod migrates to (httpx or httpx2)."
     ),
     codemod_transport: Optional[str] = typer.Option(
-        None, "--transport", help="Transport of the generated client (default or aiohttp)."
+        None, "--transport", help="Transport of the generated client (aiohttp, the default, or httpx)."
     ),
 ) -> None:
     """Run fake-async code and its migration side by side against a local server."""
