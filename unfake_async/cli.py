@@ -274,12 +274,14 @@ def _fix_level(args: CheckArgs, config) -> FixLevel:
     return FixLevel.UNSAFE if config.unsafe_fixes else FixLevel.SAFE
 
 
-def _report_options(args: CheckArgs, config):
+def _report_options(args: CheckArgs, config, result=None):
     from unfake_async.output.report import ReportOptions
+    from unfake_async.project_requirements import requirements_note
 
+    note = requirements_note(result.added_imports(), config.root) if result is not None else None
     return ReportOptions(output_format=args.output_format, statistics=args.statistics,
                          show_fixes=args.show_fixes, unsafe_fixes=config.unsafe_fixes,
-                         quiet=args.quiet, root=config.root)
+                         quiet=args.quiet, root=config.root, notes=(note,) if note else ())
 
 
 def _run_paths(args: CheckArgs, config) -> int:
@@ -344,7 +346,7 @@ def _emit_to(args: CheckArgs, config, result, *, diagnostics_to_err: bool = Fals
 
     out = stream_sink(args.output_file, sys.stdout)
     try:
-        emit(result, _report_options(args, config), out=out, err=stderr_sink(),
+        emit(result, _report_options(args, config, result), out=out, err=stderr_sink(),
              diagnostics_to_err=diagnostics_to_err)
     finally:
         if out.stream is not sys.stdout:
