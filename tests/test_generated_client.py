@@ -127,3 +127,33 @@ def test_params_merge_with_a_query_already_in_the_url(http_server):  # noqa: F81
 
     assert asyncio.run(both(before)) == {"q": ["cats"], "page": ["2"]}
     assert asyncio.run(both(after)) == asyncio.run(both(before))
+
+
+NEVER_CLOSED = '''
+import asyncio
+import sys
+
+{migrated}
+
+
+async def main(url):
+    return [await fetch(url), await fetch(url)]
+
+
+print(asyncio.run(main(sys.argv[1])), asyncio.run(main(sys.argv[1])))
+'''
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_a_client_never_closed_leaves_quietly(transport, http_server, tmp_path):  # noqa: F811
+    # Most migrated programs never call aclose_http_client(): like httpx's own transport, the
+    # default one must not log "Unclosed client session" / "Unclosed connector" at exit.
+    import subprocess
+
+    script = tmp_path / "never_closed.py"
+    script.write_text(NEVER_CLOSED.format(migrated=_migrate(CAPPED, transport=transport)))
+    done = subprocess.run([sys.executable, str(script), http_server.url("/json")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[200, 200] [200, 200]"
+    assert done.stderr == ""

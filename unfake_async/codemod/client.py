@@ -207,7 +207,7 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
         try:
             if self._session is None:
                 self._session = aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(limit=0, ssl=self._tls),  # the semaphore limits
+                    connector=_QuietConnector(limit=0, ssl=self._tls),  # the semaphore limits
                     cookie_jar=aiohttp.DummyCookieJar(),  # the {httpx} client keeps the cookies
                     auto_decompress=False,  # {httpx} decodes
                     timeout=aiohttp.ClientTimeout(),  # per request, below
@@ -234,6 +234,19 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+    def __del__(self) -> None:
+        # Collected without aclose(): go quietly, as httpx's own transport does (aiohttp logs
+        # "Unclosed client session" at exit, and most programs never close a shared client).
+        if self._session is not None:
+            self._session.detach()
+
+
+class _QuietConnector(aiohttp.TCPConnector):
+    \"\"\"aiohttp's connector without its "Unclosed connector" log (see _AiohttpTransport.__del__).\"\"\"
+
+    def __del__(self, *args) -> None:
+        pass
 
 
 class _AiohttpStream({httpx}.AsyncByteStream):
