@@ -215,6 +215,28 @@ def build_candidates(pool: int = 100) -> List[ClientCandidate]:
                 (module, "aiohttp", "httpx_aiohttp"),
             )
         )
+    return candidates + generated_candidates(pool)
+
+
+def generated_candidates(pool: int = 100) -> List[ClientCandidate]:
+    """What the codemod itself generates, per --target/--transport (`codemod-TARGET-TRANSPORT`),
+    with `pool` connections per loop."""
+    from unfake_async.codemod import client as client_code
+    from unfake_async.settings import TARGETS, TRANSPORTS, Settings
+
+    candidates = []
+    for target in TARGETS:
+        for transport in TRANSPORTS:
+            settings = Settings(target=target, transport=transport)
+            imports = tuple(f"import {module}" if name is None else f"from {module} import {name}"
+                            for module, name in client_code.client_imports(settings))
+            requires = (target,) + (("aiohttp",) if transport == "aiohttp" else ())
+            prelude = (client_code.factory_code(settings)
+                       + client_code.module_client_code(settings, max_connections=str(pool)))
+            candidates.append(ClientCandidate(
+                f"codemod-{target}-{transport}",
+                f"the codemod's output, --target {target} --transport {transport}",
+                imports, prelude, requires))
     return candidates
 
 
