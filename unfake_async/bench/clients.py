@@ -102,6 +102,21 @@ class _SlotReleasingStream({module}.AsyncByteStream):
                 self._slots.release()
 '''
 
+# No network at all: the bench server's answer, from memory, after one turn of the event loop (as
+# a real response arrives in a later turn). What a call costs in httpx's client alone: no
+# transport behind httpx.AsyncClient can make a call cheaper than this.
+_MEMORY_TRANSPORT = '''
+
+class _MemoryTransport(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        body = b'{"id": 1, "method": "GET", "path": "/item/1", "ok": true}'
+        headers = [(b"Content-Type", b"application/json"), (b"Content-Length", b"%d" % len(body)),
+                   (b"Connection", b"keep-alive")]
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body),
+                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": b"OK"})
+'''
+
 _ROTATION = '''
 _HTTP_CLIENTS: dict = {{}}
 _HTTP_CLIENT_TURN = [0]
@@ -215,6 +230,11 @@ def build_candidates(pool: int = 100) -> List[ClientCandidate]:
                 (module, "aiohttp", "httpx_aiohttp"),
             )
         )
+    candidates.append(ClientCandidate(
+        "httpx-no-network",
+        "httpx: one client whose transport answers from memory (the httpx API's own CPU floor)",
+        base + ("import httpx",), _per_loop("httpx", "transport=_MemoryTransport()") + _MEMORY_TRANSPORT,
+        ("httpx",)))
     return candidates + generated_candidates(pool)
 
 
