@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from unfake_async.bench.runner import RowResult
@@ -76,7 +77,7 @@ class BenchReport:
         for row in self.rows:
             if row.status != "ok" and row.message:
                 message = row.message.strip()[:600] if row.status != "skipped" else row.message
-                console.print(f"[bold]{row.name}[/bold] ({row.status}): {message}")
+                console.print(f"[bold]{escape(row.name)}[/bold] ({row.status}): {escape(message)}")
         for note in self.notes:
             console.print(note)
 

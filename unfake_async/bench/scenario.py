@@ -147,11 +147,20 @@ def builtin_rows(settings=None, extras: bool = True, preset: Preset = PRESETS["s
     if preset.seed_pool or not extras:
         rows.insert(0, RowSpec("before: ThreadPoolExecutor(3), seed", runnable_before, SEED_ENTRY,
                                filename=path, kind="before", skip_reason=before_needs))
+    if after is None and why_not == NEEDS["aiohttp"] and not preset.variants:
+        # The default transport's library is missing: measure the one that needs nothing more
+        # (the variants of a preset include it already).
+        from unfake_async.settings import DEFAULT_SETTINGS
+
+        plain = dataclasses.replace(settings or DEFAULT_SETTINGS, transport="httpx")
+        source, why = migrate(before, path, plain)
+        rows.append(RowSpec("after: --transport httpx", source, SEED_ENTRY, filename=path,
+                            close=close, kind="after", skip_reason=why))
     if not extras:
         return rows
-    rows.insert(len(rows) - 1, RowSpec("before: ThreadPoolExecutor(32)",
-                                       runnable_before and thread_pool_variant(before, 32), SEED_ENTRY,
-                                       filename=path, kind="before", skip_reason=before_needs))
+    rows.insert(1 if preset.seed_pool else 0, RowSpec(
+        "before: ThreadPoolExecutor(32)", runnable_before and thread_pool_variant(before, 32),
+        SEED_ENTRY, filename=path, kind="before", skip_reason=before_needs))
     if installed("uvloop") and not preset.variants:
         rows.append(RowSpec("after: codemod, uvloop", after, SEED_ENTRY, filename=path, close=close,
                             loop="uvloop", kind="after", skip_reason=why_not))
