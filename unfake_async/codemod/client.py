@@ -21,9 +21,6 @@ DEFAULT_MAX_CONNECTIONS = 100
 # (encode/httpx#3215), so the default transport splits the connections over pools this size.
 # httpx2 does not have the problem (docs/performance.md): one pool.
 POOL_SIZE = {"httpx": 10, "httpx2": DEFAULT_MAX_CONNECTIONS}
-# What the generated code needs beyond the target library, per transport: (distribution, version
-# range, why). aiohttp 3.10 added the timeout classes the transport maps to httpx's.
-TRANSPORT_REQUIREMENTS = {"aiohttp": ("aiohttp", ">=3.10", "the generated client's transport")}
 
 
 def client_module(settings: Settings) -> str:
@@ -37,11 +34,6 @@ def client_imports(settings: Settings) -> List[Tuple[str, Optional[str]]]:
     if settings.transport == "aiohttp":
         imports.append(("aiohttp", None))
     return imports
-
-
-def extra_requirement(settings: Settings) -> Optional[Tuple[str, str, str]]:
-    """(distribution, version range, why) the generated code needs beyond its target, if any."""
-    return TRANSPORT_REQUIREMENTS.get(settings.transport)
 
 
 def factory_call(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None,
@@ -173,7 +165,7 @@ class _SlotReleasingStream({httpx}.AsyncByteStream):
 
 
 # Why a transport of our own on aiohttp, rather than httpx's pools or httpx-aiohttp's transport:
-# when the client's CPU is the limit, httpx's pools cost 3-4x more per request than aiohttp's,
+# when the client's CPU is the limit, httpx's pools cost 3-4x more per request than this one,
 # and httpx-aiohttp 0.2 maps a refused connection to ConnectTimeout and asks the environment for
 # proxies and netrc on a thread per request. This one maps aiohttp's errors to the exceptions
 # httpx's own transport raises (tests/test_transport_errors.py) and lets httpx do the rest
