@@ -33,7 +33,7 @@ from unfake_async.bench.scenario import (
 )
 from unfake_async.bench.server import BenchServer
 
-DEFAULT_SCENARIOS = ("100:100", "1000:10", "1000:100", "1000:1000")
+DEFAULT_SCENARIOS = ("100:100", "1000:10", "1000:100", "1000:1000", "5000:500")
 
 
 # Makes `import sniffio` fail inside the measured module, as on a machine without sniffio: each

@@ -141,3 +141,60 @@ def test_parsers():
     assert "max_workers=32" in thread_pool_variant("ThreadPoolExecutor(max_workers = 3)", 32)
     with pytest.raises(ValueError):
         thread_pool_variant("nothing here", 32)
+
+
+def test_cpu_bound_preset_measures_every_installed_target_and_transport(capsys):
+    code, report = _report(capsys, ["--scenario", "cpu-bound", "-n", "6", "-c", "3", "--timeout", "60",
+                                    "--json"])
+    assert (report["requests"], report["concurrency"], report["latency_s"]) == (6, 3, 0.020)
+    names = [row["name"] for row in report["rows"]]
+    assert names[:2] == ["before: ThreadPoolExecutor(32)", "after: codemod"]
+    assert "after: --transport httpx" in names and "reference: aiohttp by hand" in names
+    assert not any("ThreadPoolExecutor(3)" in name for name in names)  # N x L / 3 is too long
+    for row in report["rows"]:
+        assert row["status"] == "ok", row["message"]
+        assert row["figures"]["calls_per_cpu_second"] == pytest.approx(
+            1e6 / row["figures"]["cpu_us_per_call"])
+    assert code == 0
+
+
+def test_presets():
+    from unfake_async.bench.scenario import PRESETS
+
+    assert (PRESETS["seed"].requests, PRESETS["seed"].concurrency, PRESETS["seed"].latency) == (100, 10, 0.15)
+    assert PRESETS["ceiling"].latency == 0 and PRESETS["ceiling"].requests == PRESETS["cpu-bound"].requests
+    assert bench_main(["--scenario", "nope"]) == 2
+
+
+def test_rows_whose_libraries_are_missing_say_what_they_need_in_one_line(monkeypatch, capsys):
+    from unfake_async.bench import scenario
+
+    # As installed without the bench extra and without aiohttp: nothing to run but the message.
+    monkeypatch.setattr(scenario, "installed", lambda module: module not in ("requests", "aiohttp"))
+    code, report = _report(capsys, FAST)
+    rows = {row["name"]: row for row in report["rows"]}
+    assert "reference: aiohttp by hand" not in rows
+    for name in ("before: ThreadPoolExecutor(3), seed", "before: ThreadPoolExecutor(32)"):
+        assert rows[name]["status"] == "skipped"
+        assert rows[name]["message"] == scenario.NEEDS["requests"]
+    assert rows["after: codemod"]["message"] == scenario.NEEDS["aiohttp"]
+    assert "\n" not in scenario.NEEDS["requests"] + scenario.NEEDS["aiohttp"]
+    # What can run, runs: the migration on httpx's own pools needs nothing more than httpx.
+    assert rows["after: --transport httpx"]["status"] == "ok"
+    assert code == 1
+    # The table says it in one line per row, the extra's name included (not eaten as markup).
+    code = bench_main([arg for arg in FAST if arg != "--json"] + ["--no-extras"])
+    out = capsys.readouterr().out
+    assert "(skipped): needs requests (the code before the migration uses it): pip install 'unfake-async[bench]'" in out
+    assert "Traceback" not in out and code == 1
+
+
+def test_user_module_importing_a_missing_library_gets_one_line(tmp_path, capsys):
+    (tmp_path / "needs.py").write_text("import unfake_async_not_installed.sub\n" + BEFORE_MODULE)
+    code, report = _report(capsys, FAST + ["--before", f"{tmp_path}/needs.py::entry",
+                                           "--after", f"{tmp_path}/needs.py::entry"])
+    for row in report["rows"]:
+        assert row["status"] == "skipped"
+        assert row["message"].startswith("needs unfake_async_not_installed, which is not installed: ")
+        assert "Traceback" not in row["message"]
+    assert code == 1

@@ -44,6 +44,9 @@ def test_every_client_candidate_runs_and_respects_its_pool(server, candidate):
                   close="aclose_http_client")
     result = run_row(row, server, requests=10, concurrency=5, timeout=60)
     assert result.status == "ok", result.message
+    if candidate.name == "httpx-no-network":  # answers from memory: the server sees nothing
+        assert result.server["requests"] == 0 and result.client["completed"] == 10
+        return
     assert result.server["requests"] == 10
     # A pool of 2 connections per loop (split candidates: 1 client of 2) holds the server at 2,
     # and the semaphore transport releases its slots (else this would hang into the timeout).

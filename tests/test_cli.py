@@ -93,7 +93,10 @@ def test_check_writes_nothing_and_reports(project, capsys):
 def test_diff_prints_a_diff_writes_nothing_and_exits_1(project, capsys):
     code, out, err = run_main(capsys, ".", "--diff", "--no-cache")
     assert code == 1
-    assert out.startswith("--- ./safe.py\n+++ ./safe.py\n")
+    # The project declares nothing: the diff's head names what the migrated code imports.
+    note, diff = out.split("\n", 1)
+    assert note.startswith("# The migrated code imports aiohttp>=3.10, httpx>=0.27, which this project")
+    assert diff.startswith("--- ./safe.py\n+++ ./safe.py\n")
     assert "+        return (await " in out
     assert "unsafe.py" not in out  # its fix is unsafe: not offered without --unsafe-fixes
     assert "Would fix 1 finding in 1 file." in err
@@ -267,7 +270,8 @@ def test_stdin_fix_writes_the_result_to_stdout(tmp_path):
     code, out, _ = cli("-", "--stdin-filename", "app.py", cwd=tmp_path, stdin=SAFE.encode())
     assert code == 1 and out.startswith("app.py:6:16: UFA003")
     code, out, _ = cli("-", "--diff", cwd=tmp_path, stdin=SAFE.encode())
-    assert code == 1 and out.startswith("--- -\n+++ -\n")
+    assert code == 1 and out.split("\n", 1)[1].startswith("--- -\n+++ -\n")
+    assert out.startswith("# The migrated code imports aiohttp>=3.10, httpx>=0.27")
 
 
 def test_stdin_keeps_encoding_and_newlines(tmp_path):

@@ -61,7 +61,7 @@ def test_empty_table_is_the_defaults():
     ({"timeout": "forever"}, "'timeout' must be 'preserve' or 'httpx-default' or a number"),
     ({"timeout": 0}, "'timeout' must be a positive number"),
     ({"target": "aiohttp"}, "'target' must be one of 'httpx', 'httpx2'"),
-    ({"transport": "requests"}, "'transport' must be one of 'default', 'aiohttp', not 'requests'"),
+    ({"transport": "requests"}, "'transport' must be one of 'aiohttp', 'httpx', not 'requests'"),
     ({"transport": 1}, "'transport' must be a string, not an integer (1)"),
     ({"client-attribute": "my client"}, "'client-attribute' must be a Python identifier"),
     ({"extra-offload-helpers": {"x.run": "thread"}}, "'extra-offload-helpers.x.run' must be one of"),
@@ -138,3 +138,12 @@ def test_config_error_exits_2_with_the_key(tmp_path, capsys):
     assert run_check(CheckArgs(paths=[str(tmp_path)])) == 2
     err = capsys.readouterr().err
     assert "unknown key 'keep-concurency-cap' (did you mean 'keep-concurrency-cap'?)" in err
+
+
+def test_the_old_transport_name_default_means_todays_default(tmp_path):
+    """`transport = "default"` named `_PooledTransport` before the aiohttp transport became the
+    default; such configs and command lines keep working and get today's default."""
+    write_pyproject(tmp_path, "[tool.unfake-async]\ntransport = 'default'\n")
+    from_file = resolve_config(CheckArgs(paths=[str(tmp_path)]))
+    from_flag = resolve_config(CheckArgs(paths=[str(tmp_path)], transport="default"))
+    assert from_file.settings.transport == from_flag.settings.transport == Settings().transport == "aiohttp"

@@ -102,7 +102,7 @@ def check(
     respect_gitignore: Optional[bool] = typer.Option(None, "--respect-gitignore/--no-respect-gitignore", help="Skip files .gitignore ignores."),
     stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename", help="The path stdin's text is reported as."),
     target: Optional[str] = typer.Option(None, "--target", help="Library of the generated client: httpx or httpx2 (config key `target`)."),
-    transport: Optional[str] = typer.Option(None, "--transport", help="Transport of the generated client: default or aiohttp (config key `transport`)."),
+    transport: Optional[str] = typer.Option(None, "--transport", help="Transport of the generated client: aiohttp (default; needs aiohttp) or httpx (httpx's own pools, no extra dependency) (config key `transport`)."),
     output_format: str = typer.Option("text", "--output-format", envvar="UNFAKE_ASYNC_OUTPUT_FORMAT", help="text, json, github, sarif or junit."),
     output_file: Optional[str] = typer.Option(None, "-o", "--output-file", help="Write the report to this file."),
     statistics: bool = typer.Option(False, "--statistics", help="Count findings per rule instead of listing them."),
@@ -209,7 +209,7 @@ class CheckArgs:
 def resolve_config(args: CheckArgs):
     """The pyproject config with the command-line flags applied on top (flags win)."""
     from unfake_async.config import check_codes, load_config
-    from unfake_async.settings import TARGETS, TRANSPORTS
+    from unfake_async.settings import TARGETS, TRANSPORT_ALIASES, TRANSPORTS
 
     lookup = [args.stdin_filename] if args.paths == ["-"] and args.stdin_filename else args.paths
     config = load_config([p for p in lookup if p != "-"] or ["."], config_file=args.config_file)
@@ -228,6 +228,8 @@ def resolve_config(args: CheckArgs):
         settings = dataclasses.replace(settings, ignore=settings.ignore + codes(args.ignore, "--ignore"))
     for name, choices in (("target", TARGETS), ("transport", TRANSPORTS)):
         value = getattr(args, name)
+        if name == "transport":
+            value = TRANSPORT_ALIASES.get(value, value)
         if value is not None:
             if value not in choices:
                 raise ConfigErrorForFlag(
@@ -274,12 +276,14 @@ def _fix_level(args: CheckArgs, config) -> FixLevel:
     return FixLevel.UNSAFE if config.unsafe_fixes else FixLevel.SAFE
 
 
-def _report_options(args: CheckArgs, config):
+def _report_options(args: CheckArgs, config, result=None):
     from unfake_async.output.report import ReportOptions
+    from unfake_async.project_requirements import requirements_note
 
+    note = requirements_note(result.added_imports(), config.root) if result is not None else None
     return ReportOptions(output_format=args.output_format, statistics=args.statistics,
                          show_fixes=args.show_fixes, unsafe_fixes=config.unsafe_fixes,
-                         quiet=args.quiet, root=config.root)
+                         quiet=args.quiet, root=config.root, notes=(note,) if note else ())
 
 
 def _run_paths(args: CheckArgs, config) -> int:
@@ -344,7 +348,7 @@ def _emit_to(args: CheckArgs, config, result, *, diagnostics_to_err: bool = Fals
 
     out = stream_sink(args.output_file, sys.stdout)
     try:
-        emit(result, _report_options(args, config), out=out, err=stderr_sink(),
+        emit(result, _report_options(args, config, result), out=out, err=stderr_sink(),
              diagnostics_to_err=diagnostics_to_err)
     finally:
         if out.stream is not sys.stdout:

@@ -20,6 +20,7 @@ from unfake_async.settings import (
     DEFAULT_OFFLOAD_HELPERS,
     TARGETS,
     TIMEOUT_POLICIES,
+    TRANSPORT_ALIASES,
     TRANSPORTS,
     Settings,
 )
@@ -110,7 +111,7 @@ def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") ->
         timeout=reader.timeout("timeout", defaults.timeout),
         keep_concurrency_cap=reader.boolean("keep-concurrency-cap", defaults.keep_concurrency_cap),
         target=reader.choice("target", TARGETS, defaults.target),
-        transport=reader.choice("transport", TRANSPORTS, defaults.transport),
+        transport=reader.choice("transport", TRANSPORTS, defaults.transport, TRANSPORT_ALIASES),
         offload_helpers=tuple(helpers.items()),
         offload_methods=methods,
         select=select,
@@ -183,8 +184,9 @@ class _Reader:
             raise self.fail(key, f"must be a Python identifier, not {value!r}")
         return value
 
-    def choice(self, key: str, choices: Sequence[str], default: str) -> str:
+    def choice(self, key: str, choices: Sequence[str], default: str, aliases=None) -> str:
         value = self.string(key, default)
+        value = (aliases or {}).get(value, value)
         if value not in choices:
             raise self.fail(key, f"must be one of {', '.join(map(repr, choices))}, not {value!r}")
         return value

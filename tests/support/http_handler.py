@@ -246,6 +246,16 @@ class _Handler(BaseHTTPRequestHandler):
             count = min(max(int(first("n", "10")), 0), 100_000)
             lines = b"".join(b'{"i": %d, "name": "caf\xc3\xa9"}\n' % i for i in range(count))
             return self._stream(len(lines), int(first("chunk", "7")), lines)
+        if path == "/truncated":  # promises 100 bytes, sends 10, then closes the connection
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.close_connection = True
+            return None
+        if path == "/hang-up":  # closes the connection without answering
+            self.close_connection = True
+            return None
         return self._send_json(404, {"ok": False, "error": f"no endpoint {path}"})
 
     def _redirect_to(self, url: str, status: int) -> None:

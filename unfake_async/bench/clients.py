@@ -102,6 +102,21 @@ class _SlotReleasingStream({module}.AsyncByteStream):
                 self._slots.release()
 '''
 
+# No network at all: the bench server's answer, from memory, after one turn of the event loop (as
+# a real response arrives in a later turn). What a call costs in httpx's client alone: no
+# transport behind httpx.AsyncClient can make a call cheaper than this.
+_MEMORY_TRANSPORT = '''
+
+class _MemoryTransport(httpx.AsyncBaseTransport):
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        body = b'{"id": 1, "method": "GET", "path": "/item/1", "ok": true}'
+        headers = [(b"Content-Type", b"application/json"), (b"Content-Length", b"%d" % len(body)),
+                   (b"Connection", b"keep-alive")]
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(body),
+                              extensions={"http_version": b"HTTP/1.1", "reason_phrase": b"OK"})
+'''
+
 _ROTATION = '''
 _HTTP_CLIENTS: dict = {{}}
 _HTTP_CLIENT_TURN = [0]
@@ -215,6 +230,33 @@ def build_candidates(pool: int = 100) -> List[ClientCandidate]:
                 (module, "aiohttp", "httpx_aiohttp"),
             )
         )
+    candidates.append(ClientCandidate(
+        "httpx-no-network",
+        "httpx: one client whose transport answers from memory (the httpx API's own CPU floor)",
+        base + ("import httpx",), _per_loop("httpx", "transport=_MemoryTransport()") + _MEMORY_TRANSPORT,
+        ("httpx",)))
+    return candidates + generated_candidates(pool)
+
+
+def generated_candidates(pool: int = 100) -> List[ClientCandidate]:
+    """What the codemod itself generates, per --target/--transport (`codemod-TARGET-TRANSPORT`),
+    with `pool` connections per loop."""
+    from unfake_async.codemod.migrate import client as client_code
+    from unfake_async.settings import TARGETS, TRANSPORTS, Settings
+
+    candidates = []
+    for target in TARGETS:
+        for transport in TRANSPORTS:
+            settings = Settings(target=target, transport=transport)
+            imports = tuple(f"import {module}" if name is None else f"from {module} import {name}"
+                            for module, name in client_code.client_imports(settings))
+            requires = (target,) + (("aiohttp",) if transport == "aiohttp" else ())
+            prelude = (client_code.factory_code(settings)
+                       + client_code.module_client_code(settings, max_connections=str(pool)))
+            candidates.append(ClientCandidate(
+                f"codemod-{target}-{transport}",
+                f"the codemod's output, --target {target} --transport {transport}",
+                imports, prelude, requires))
     return candidates
 
 

@@ -1,6 +1,7 @@
 """``unfake-async bench``: measure fake-async code against its migration, on a local server.
 
     unfake-async bench                                 # the seed article's scenario
+    unfake-async bench --scenario cpu-bound            # 5000 calls, 500 at a time, 20 ms
     unfake-async bench path/to/module.py::entry        # your module, as it is and migrated
     unfake-async bench --before old.py::entry --after new.py::entry
 
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from unfake_async.bench.report import BenchReport
 from unfake_async.bench.runner import RowSpec, run_rows
-from unfake_async.bench.scenario import TargetError, builtin_rows, pair_rows, user_rows
+from unfake_async.bench.scenario import PRESETS, TargetError, builtin_rows, pair_rows, user_rows
 from unfake_async.bench.server import BenchServer
 
 _HELP = (
@@ -75,11 +76,16 @@ def bench(
     ),
     before: Optional[str] = typer.Option(None, help="FILE::entry of the code before a change."),
     after: Optional[str] = typer.Option(None, help="FILE::entry of the code after a change."),
-    requests: int = typer.Option(100, "--requests", "-n", min=1, max=100_000,
-                                 help="Calls of the entry point per row."),
-    concurrency: int = typer.Option(10, "--concurrency", "-c", min=1, max=10_000,
-                                    help="Calls in flight at most."),
-    latency: str = typer.Option("150ms", help="Server latency per request, e.g. 150ms or 0.2s."),
+    scenario: Optional[str] = typer.Option(
+        None, "--scenario", help="A named scenario that sets -n, -c and --latency (each can still "
+        "be given): " + "; ".join(f"{name}: {p.description}" for name, p in PRESETS.items()) + "."
+    ),
+    requests: Optional[int] = typer.Option(None, "--requests", "-n", min=1, max=100_000,
+                                           help="Calls of the entry point per row [default: 100]."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", "-c", min=1, max=10_000,
+                                              help="Calls in flight at most [default: 10]."),
+    latency: Optional[str] = typer.Option(None, help="Server latency per request, e.g. 150ms or "
+                                          "0.2s [default: 150ms]."),
     timeout: float = typer.Option(300.0, min=1.0, help="Seconds at most per row."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON (for CI)."),
     extras: bool = typer.Option(True, "--extras/--no-extras",
@@ -90,11 +96,16 @@ def bench(
         None, "--target", help="Library the codemod migrates to (httpx or httpx2)."
     ),
     codemod_transport: Optional[str] = typer.Option(
-        None, "--transport", help="Transport of the generated client (default or aiohttp)."
+        None, "--transport", help="Transport of the generated client (aiohttp, the default, or httpx)."
     ),
 ) -> None:
     """Run fake-async code and its migration side by side against a local server."""
-    seconds = parse_latency(latency)
+    if scenario is not None and scenario not in PRESETS:
+        raise typer.BadParameter(f"--scenario must be one of {', '.join(PRESETS)}, not {scenario!r}")
+    preset = PRESETS[scenario or "seed"]
+    requests = preset.requests if requests is None else requests
+    concurrency = preset.concurrency if concurrency is None else concurrency
+    seconds = preset.latency if latency is None else parse_latency(latency)
     if (before is None) != (after is None):
         raise typer.BadParameter("--before and --after go together")
     if target is not None and before is not None:
@@ -108,7 +119,7 @@ def bench(
             rows, title = user_rows(target, settings, uvloop), target
         else:
             settings = _settings(codemod_target, codemod_transport)
-            rows, title = builtin_rows(settings, extras), "seed scenario"
+            rows, title = builtin_rows(settings, extras, preset), f"{scenario or 'seed'} scenario"
     except TargetError as exc:
         raise typer.BadParameter(str(exc)) from None
 

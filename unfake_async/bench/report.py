@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from unfake_async.bench.runner import RowResult
@@ -45,6 +46,8 @@ class BenchReport:
             "peak_rss_mb": rss / 2**20 if rss else None,
             "max_threads": client.get("max_threads"),
             "cpu_us_per_call": client.get("cpu_us_per_call"),
+            # The client's own ceiling: calls one core can make per second at this CPU cost.
+            "calls_per_cpu_second": 1e6 / client["cpu_us_per_call"] if client.get("cpu_us_per_call") else None,
             "errors": client.get("errors"),
             "percent_of_ideal": (100.0 * self.ideal_seconds / wall) if wall else None,
             "server_max_lag_ms": server.get("max_lag_ms"),
@@ -73,8 +76,8 @@ class BenchReport:
         console.print(self.table())
         for row in self.rows:
             if row.status != "ok" and row.message:
-                message = row.message.strip()[:600]
-                console.print(f"[bold]{row.name}[/bold] ({row.status}): {message}")
+                message = row.message.strip()[:600] if row.status != "skipped" else row.message
+                console.print(f"[bold]{escape(row.name)}[/bold] ({row.status}): {escape(message)}")
         for note in self.notes:
             console.print(note)
 
@@ -85,15 +88,16 @@ class BenchReport:
                 f"latency {self.latency * 1000:.0f} ms, ideal N·L/C = {self.ideal_seconds:.2f} s"
             ),
             caption="latencies in ms; in flight (max) and requests are counted by the server; "
-            "RSS, threads and CPU µs per call are the client process's",
+            "RSS, threads and CPU µs per call are the client process's; req/s/core = calls per "
+            "second of client CPU, the most one core could make at this cost",
         )
         table.add_column("row", no_wrap=True)
         for header in ("wall s", "req/s", "mean", "p50", "p99", "in flight", "requests",
-                       "RSS MB", "threads", "CPU µs", "errors", "% ideal"):
+                       "RSS MB", "threads", "CPU µs", "req/s/core", "errors", "% ideal"):
             table.add_column(header, justify="right")
         for row in self.rows:
             if row.status == "skipped" or not row.client:
-                table.add_row(row.name, *(["—"] * 11), row.status)
+                table.add_row(row.name, *(["—"] * 12), row.status)
                 continue
             f = self.row_figures(row)
             table.add_row(
@@ -108,6 +112,7 @@ class BenchReport:
                 _fmt(f["peak_rss_mb"], 1),
                 _fmt(f["max_threads"]),
                 _fmt(f["cpu_us_per_call"], 0),
+                _fmt(f["calls_per_cpu_second"], 0),
                 _fmt(f["errors"]) + (" (timeout)" if row.status == "timeout" else ""),
                 _fmt(f["percent_of_ideal"], 0),
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional
 from unfake_async.bench.server import BenchServer
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, errors so far)
+_MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([\w.]+?)(?:\.[\w.]+)?'")
 
 
 @dataclass
@@ -107,6 +109,12 @@ def run_row(
         return RowResult(row.name, row.kind, "failed", server=server_stats,
                          message=f"the worker stopped without a result\n{stderr_tail}".strip())
     if final["event"] == "failed":
+        missing = _MISSING_MODULE.match(final["error"])
+        if missing:  # one line, not a traceback: the row needs a library that is not installed
+            return RowResult(row.name, row.kind, "skipped", server=server_stats,
+                             message=f"needs {missing.group(1)}, which is not installed: "
+                             f"pip install {missing.group(1)} (pip install 'unfake-async[bench]' "
+                             "brings requests, aiohttp, httpx2 and uvloop)")
         return RowResult(row.name, row.kind, "failed", server=server_stats,
                          message=final["error"] + "\n" + final.get("traceback", ""))
     final.pop("event")

@@ -5,9 +5,12 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import re
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -61,26 +64,111 @@ def _close_name(settings) -> str:
     return (settings or DEFAULT_SETTINGS).module_close_function
 
 
-def builtin_rows(settings=None, extras: bool = True) -> List[RowSpec]:
-    """The seed's thread pools, the codemod's migration of it, and optional reference rows."""
+@dataclass(frozen=True)
+class Preset:
+    """A named built-in scenario (`unfake-async bench --scenario NAME`)."""
+
+    requests: int
+    concurrency: int
+    latency: float
+    description: str
+    seed_pool: bool = True  # the 3-thread row (N x L / 3 seconds: skipped where that is long)
+    variants: bool = False  # an "after" row for every --target/--transport installed
+
+
+PRESETS = {
+    "seed": Preset(100, 10, 0.150, "the seed article's scenario: 100 calls, 10 at a time, 150 ms"),
+    # Teams move to async for this load: the client's own CPU is the limit, not the server.
+    "cpu-bound": Preset(5000, 500, 0.020, "5000 calls, 500 at a time, 20 ms: the client's CPU is "
+                        "the limit", seed_pool=False, variants=True),
+    # The same with a server that answers at once: what a client can do per core at best.
+    "ceiling": Preset(5000, 500, 0.0, "cpu-bound with a server that answers at once: the "
+                      "client's own ceiling", seed_pool=False, variants=True),
+}
+BENCH_EXTRA = "pip install 'unfake-async[bench]'"
+# What each library the rows import is needed for, and how to get it (one line per row).
+NEEDS = {
+    "requests": f"needs requests (the code before the migration uses it): {BENCH_EXTRA}",
+    "aiohttp": "needs aiohttp (the generated client's default transport): pip install aiohttp, "
+               "or measure --transport httpx",
+}
+
+
+def _missing(module: str) -> Optional[str]:
+    return None if installed(module) else NEEDS.get(module, f"needs {module}: {BENCH_EXTRA}")
+
+
+def _after_needs(settings) -> Optional[str]:
+    from unfake_async.settings import DEFAULT_SETTINGS
+
+    settings = settings or DEFAULT_SETTINGS
+    for module in (settings.target, "aiohttp" if settings.transport == "aiohttp" else None):
+        if module is not None and _missing(module):
+            return _missing(module)
+    return None
+
+
+def _variants(settings) -> List[Tuple[str, object]]:
+    """(label, settings) for every other --target/--transport whose libraries are installed."""
+    from unfake_async.settings import DEFAULT_SETTINGS, TARGETS, TRANSPORTS
+
+    settings = settings or DEFAULT_SETTINGS
+    variants = []
+    for target in TARGETS:
+        for transport in TRANSPORTS:
+            if (target, transport) == (settings.target, settings.transport):
+                continue
+            changed = dataclasses.replace(settings, target=target, transport=transport)
+            if target == "httpx2" and sys.version_info < (3, 11):
+                continue
+            if _after_needs(changed) is None:
+                label = [f"--target {target}"] if target != settings.target else []
+                label += [f"--transport {transport}"] if transport != settings.transport else []
+                variants.append((" ".join(label), changed))
+    return variants
+
+
+def builtin_rows(settings=None, extras: bool = True, preset: Preset = PRESETS["seed"]) -> List[RowSpec]:
+    """The seed's thread pools, the codemod's migration of it, and optional reference rows.
+
+    A row whose libraries are not installed is skipped with one line saying what it needs."""
     before = seed_before_source()
     path = str(SAMPLES / "seed_before.py")
+    before_needs = _missing("requests")
     after, why_not = migrate(before, path, settings)
+    if why_not is None and _after_needs(settings):
+        after, why_not = None, _after_needs(settings)
+    runnable_before = before if before_needs is None else None
     close = _close_name(settings)
     rows = [
-        RowSpec("before: ThreadPoolExecutor(3), seed", before, SEED_ENTRY,
-                filename=path, kind="before"),
         RowSpec("after: codemod", after, SEED_ENTRY, filename=path,
                 close=close, kind="after", skip_reason=why_not),
     ]
+    if preset.seed_pool or not extras:
+        rows.insert(0, RowSpec("before: ThreadPoolExecutor(3), seed", runnable_before, SEED_ENTRY,
+                               filename=path, kind="before", skip_reason=before_needs))
+    if after is None and why_not == NEEDS["aiohttp"] and not preset.variants:
+        # The default transport's library is missing: measure the one that needs nothing more
+        # (the variants of a preset include it already).
+        from unfake_async.settings import DEFAULT_SETTINGS
+
+        plain = dataclasses.replace(settings or DEFAULT_SETTINGS, transport="httpx")
+        source, why = migrate(before, path, plain)
+        rows.append(RowSpec("after: --transport httpx", source, SEED_ENTRY, filename=path,
+                            close=close, kind="after", skip_reason=why))
     if not extras:
         return rows
-    rows.insert(1, RowSpec("before: ThreadPoolExecutor(32)",
-                           thread_pool_variant(before, 32), SEED_ENTRY, filename=path,
-                           kind="before"))
-    if installed("uvloop"):
+    rows.insert(1 if preset.seed_pool else 0, RowSpec(
+        "before: ThreadPoolExecutor(32)", runnable_before and thread_pool_variant(before, 32),
+        SEED_ENTRY, filename=path, kind="before", skip_reason=before_needs))
+    if installed("uvloop") and not preset.variants:
         rows.append(RowSpec("after: codemod, uvloop", after, SEED_ENTRY, filename=path, close=close,
                             loop="uvloop", kind="after", skip_reason=why_not))
+    if preset.variants:
+        for label, variant in _variants(settings):
+            source, why = migrate(before, path, variant)
+            rows.append(RowSpec(f"after: {label}", source, SEED_ENTRY, filename=path,
+                                close=close, kind="after", skip_reason=why))
     if installed("aiohttp"):
         rows.append(RowSpec("reference: aiohttp by hand", aiohttp_reference_source(),
                             SEED_ENTRY, filename=str(SAMPLES / "aiohttp_reference.py"),

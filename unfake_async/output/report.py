@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import IO, List, Optional
+from typing import IO, List, Optional, Tuple
 
 from rich.console import Console
 from rich.markup import escape
@@ -32,6 +32,9 @@ class ReportOptions:
     unsafe_fixes: bool = False
     quiet: bool = False
     root: str = "."
+    # Once-per-run lines about the migration as a whole (a dependency the project lacks): the
+    # head of a diff, and the summary.
+    notes: Tuple[str, ...] = ()
 
 
 class Sink:
@@ -67,7 +70,10 @@ def emit(result, options: ReportOptions, *, out: Sink, err: Sink,
 
     summary_sink: Optional[Sink] = product
     if result.mode == Mode.DIFF:
-        out.lines(render_diff(result, color=out.color), markup=True)
+        diff = render_diff(result, color=out.color)
+        if diff:  # before the first `---`, where patch and git apply skip text
+            out.lines([f"# {note}" for note in options.notes])
+        out.lines(diff, markup=True)
         summary_sink = err
     elif options.statistics:
         product.text(render_statistics(result, fmt="json" if options.output_format == "json"
@@ -84,6 +90,8 @@ def emit(result, options: ReportOptions, *, out: Sink, err: Sink,
 
     if not options.quiet:
         summary_sink.lines(render_summary(result, unsafe_fixes=options.unsafe_fixes))
+    if options.notes and (not options.quiet or result.mode == Mode.FIX):
+        summary_sink.lines(list(options.notes))
 
 
 def stream_sink(path: Optional[str], default: IO[str]) -> Sink:

@@ -22,6 +22,7 @@ import pathspec
 from unfake_async.codemod.engine import fileio, prefilter
 from unfake_async.codemod.engine.cache import Cache
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
+from unfake_async.project_requirements import added_imports
 
 AnalyzeFunction = Callable[..., SourceResult]
 
@@ -65,6 +66,7 @@ class FileReport:
     skipped: Optional[str] = None  # reason the file was not processed
     error: Optional[str] = None  # one-line failure: the run exits 2
     encoded: Optional[bytes] = None  # stdin only: the output text in the input's encoding
+    added_imports: Tuple[str, ...] = ()  # libraries the fix imports anew (httpx, aiohttp, ...)
 
     @property
     def remaining(self) -> List[Finding]:
@@ -91,6 +93,10 @@ class RunResult:
     def errors(self) -> List[Tuple[str, str]]:
         """Every (path, message) that failed: any of them makes the run exit 2."""
         return list(self.discovery_errors) + [(r.path, r.error) for r in self.reports if r.error]
+
+    def added_imports(self) -> List[str]:
+        """Libraries the fixes of this run import anew, in any file."""
+        return sorted({name for r in self.reports if r.changed and not r.error for name in r.added_imports})
 
 
 def default_analyze(source, *, path, settings, fix_level):
@@ -222,6 +228,7 @@ def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile)
         report.changed = True
         report.original = source.text
         report.fixed_source = result.fixed_source
+        report.added_imports = added_imports(source.text, result.fixed_source)
 
 
 def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:

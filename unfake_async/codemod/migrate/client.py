@@ -21,7 +21,6 @@ DEFAULT_MAX_CONNECTIONS = 100
 # (encode/httpx#3215), so the default transport splits the connections over pools this size.
 # httpx2 does not have the problem (docs/performance.md): one pool.
 POOL_SIZE = {"httpx": 10, "httpx2": DEFAULT_MAX_CONNECTIONS}
-AIOHTTP_TRANSPORT = {"httpx": "httpx_aiohttp", "httpx2": "httpx_aiohttp.httpx2"}
 
 
 def client_module(settings: Settings) -> str:
@@ -31,11 +30,9 @@ def client_module(settings: Settings) -> str:
 def client_imports(settings: Settings) -> List[Tuple[str, Optional[str]]]:
     """(module, name) pairs the generated code needs, for AddImportsVisitor."""
     imports: List[Tuple[str, Optional[str]]] = [("asyncio", None), ("http.cookiejar", None),
-                                                (settings.target, None)]
+                                                (settings.target, None), ("urllib.request", None)]
     if settings.transport == "aiohttp":
-        imports.append((AIOHTTP_TRANSPORT[settings.target], "AiohttpTransport"))
-    else:
-        imports.append(("urllib.request", None))
+        imports.append(("aiohttp", None))
     return imports
 
 
@@ -70,22 +67,17 @@ def factory_code(settings: Settings) -> str:
     if timeout is not None:
         options.append(timeout)
     if settings.transport == "aiohttp":
-        helpers = ""
-        # aiohttp reads HTTP(S)_PROXY itself (trust_env) and queues requests beyond its limit.
-        transport = (
-            "    options[\"transport\"] = AiohttpTransport(\n"
-            f"        limits={httpx}.Limits(max_connections=max_connections), trust_env=True\n"
-            "    )\n"
-        )
+        helpers, make = AIOHTTP_TRANSPORT_CODE.format(httpx=httpx), "_AiohttpTransport"
     else:
         helpers = POOLED_TRANSPORT_CODE.format(httpx=httpx, pool_size=POOL_SIZE[httpx])
-        transport = (
-            "    if urllib.request.getproxies():\n"
-            "        # HTTP(S)_PROXY is set: only httpx's own transport applies it.\n"
-            f"        options[\"limits\"] = {httpx}.Limits(max_connections=max_connections)\n"
-            "    else:\n"
-            "        options[\"transport\"] = _PooledTransport(max_connections)\n"
-        )
+        make = "_PooledTransport"
+    transport = (
+        "    if urllib.request.getproxies():\n"
+        "        # HTTP(S)_PROXY is set: only httpx's own transport applies it.\n"
+        f"        options[\"limits\"] = {httpx}.Limits(max_connections=max_connections)\n"
+        "    else:\n"
+        f"        options[\"transport\"] = {make}(max_connections)\n"
+    )
     body = "".join(f"\n        {option}" for option in options)
     return helpers + f'''
 
@@ -170,6 +162,123 @@ class _SlotReleasingStream({httpx}.AsyncByteStream):
                 self._release, release = None, self._release
                 release()
 '''
+
+
+# Why a transport of our own on aiohttp, rather than httpx's pools or httpx-aiohttp's transport:
+# when the client's CPU is the limit, httpx's pools cost 3-4x more per request than this one,
+# and httpx-aiohttp 0.2 maps a refused connection to ConnectTimeout and asks the environment for
+# proxies and netrc on a thread per request. This one maps aiohttp's errors to the exceptions
+# httpx's own transport raises (tests/test_transport_errors.py) and lets httpx do the rest
+# (redirects, cookies, auth, decoding). docs/performance.md has the measurements.
+AIOHTTP_TRANSPORT_CODE = """
+
+class _AiohttpTransport({httpx}.AsyncBaseTransport):
+    \"\"\"Sends {httpx}'s requests over aiohttp's connection pool (C parser, cheap to queue on). At most
+    `max_connections` requests at once; the others wait on a semaphore, never fail for it.\"\"\"
+
+    def __init__(self, max_connections: int) -> None:
+        self._tls = {httpx}.create_ssl_context()  # httpx's trust store and TLS defaults
+        self._slots = asyncio.Semaphore(max_connections)
+        self._session: "aiohttp.ClientSession | None" = None
+
+    async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
+        timeout = request.extensions.get("timeout", {{}})
+        if timeout.get("pool") is None:
+            await self._slots.acquire()
+        else:
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeout["pool"])
+            except asyncio.TimeoutError:
+                raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+        headers = request.headers.multi_items()
+        try:
+            body = request.content or None
+        except {httpx}.RequestNotRead:  # a streamed body: aiohttp sends it chunked itself
+            body = request.stream
+            headers = [(name, value) for name, value in headers if name.lower() != "transfer-encoding"]
+        try:
+            if self._session is None:
+                self._session = aiohttp.ClientSession(
+                    connector=_QuietConnector(limit=0, ssl=self._tls),  # the semaphore limits
+                    cookie_jar=aiohttp.DummyCookieJar(),  # the {httpx} client keeps the cookies
+                    auto_decompress=False,  # {httpx} decodes
+                    timeout=aiohttp.ClientTimeout(),  # per request, below
+                    skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+                )
+            response = await self._session.request(
+                request.method, str(request.url), headers=headers, data=body, allow_redirects=False,
+                server_hostname=request.extensions.get("sni_hostname"),
+                timeout=aiohttp.ClientTimeout(sock_connect=timeout.get("connect"), sock_read=timeout.get("read")),
+            )
+        except aiohttp.ClientError as exc:
+            self._slots.release()
+            raise _httpx_error(exc, request) from exc
+        except BaseException:
+            self._slots.release()
+            raise
+        return {httpx}.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_AiohttpStream(response, request, self._slots),
+            extensions={{"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()}},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def __del__(self) -> None:
+        # Collected without aclose(): go quietly, as httpx's own transport does (aiohttp logs
+        # "Unclosed client session" at exit, and most programs never close a shared client).
+        if self._session is not None:
+            self._session.detach()
+
+
+class _QuietConnector(aiohttp.TCPConnector):
+    \"\"\"aiohttp's connector without its "Unclosed connector" log (see _AiohttpTransport.__del__).\"\"\"
+
+    def __del__(self, *args) -> None:
+        pass
+
+
+class _AiohttpStream({httpx}.AsyncByteStream):
+    \"\"\"The response body; closing it gives the connection and the slot back.\"\"\"
+
+    def __init__(self, response: aiohttp.ClientResponse, request: {httpx}.Request, slots: asyncio.Semaphore) -> None:
+        self._response = response
+        self._request = request
+        self._slots: "asyncio.Semaphore | None" = slots
+
+    async def __aiter__(self):
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except aiohttp.ClientError as exc:
+            raise _httpx_error(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        if self._slots is not None:
+            self._slots, slots = None, self._slots
+            self._response.release()  # closes the connection if the body was not read to the end
+            slots.release()
+
+
+def _httpx_error(error: aiohttp.ClientError, request: {httpx}.Request) -> {httpx}.TransportError:
+    \"\"\"The exception httpx's own transport raises where aiohttp raised `error`.\"\"\"
+    for aiohttp_error, httpx_error in (
+        (aiohttp.ClientConnectorError, {httpx}.ConnectError),  # refused, DNS, TLS verification
+        (aiohttp.ConnectionTimeoutError, {httpx}.ConnectTimeout),
+        (aiohttp.ServerTimeoutError, {httpx}.ReadTimeout),
+        (aiohttp.ServerDisconnectedError, {httpx}.RemoteProtocolError),
+        (aiohttp.ClientPayloadError, {httpx}.RemoteProtocolError),  # the body ended early
+        (aiohttp.ClientResponseError, {httpx}.RemoteProtocolError),  # not HTTP
+        (aiohttp.InvalidURL, {httpx}.UnsupportedProtocol),
+        (aiohttp.ClientOSError, {httpx}.ReadError),  # reset by peer
+    ):
+        if isinstance(error, aiohttp_error):
+            return httpx_error(str(error) or type(error).__name__, request=request)
+    return {httpx}.TransportError(str(error), request=request)
+"""
 
 
 def _indent(text: str, prefix: str) -> str:
