@@ -82,6 +82,33 @@ def test_log_first_is_configurable(shim_records, monkeypatch):
     assert [r.ufa_count for r in shim_records()] == [1, 10]
 
 
+def test_warn_mode_warns_before_the_call_log_mode_logs_after_it(http_server, shim_records):
+    import warnings
+
+    url = http_server.url("/slow?delay=0.2")
+    seen_when_warned = []
+
+    def show(message, category, *args, **kwargs):
+        if category is shim.BlockingCallWarning:
+            seen_when_warned.append(http_server.requests_seen)
+
+    async def handler():
+        requests.get(url)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        with shim.verifying("warn") as verification:
+            asyncio.run(handler())
+    # Warned before the request reached the server: a call that hangs is still warned about.
+    assert seen_when_warned == [0] and http_server.requests_seen == 1
+    assert verification.findings[0].duration is None
+    with shim.verifying("log"):
+        asyncio.run(handler())
+    (record,) = shim_records()
+    assert record.ufa_duration_ms >= 200
+
+
 def test_the_summary_keeps_exact_counts_and_durations(shim_records):
     async def hot_path():
         for _ in range(25):

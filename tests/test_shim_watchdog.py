@@ -112,7 +112,6 @@ def test_a_call_the_patches_report_is_not_reported_twice():
     with shim.verifying("record", watchdog=THRESHOLD) as verification:
         asyncio.run(nap())
     assert [(f.rule_id, f.site.lineno) for f in verification.findings] == [("UFA010", lines[0])]
-    assert verification.findings[0].duration >= 0.3
 
 
 @RUNNERS

@@ -21,8 +21,8 @@ functions. Reports describe requests by method and redacted URL only (see `redac
 Modes: "warn" (a `BlockingCallWarning` once per site), "raise" (`BlockingCallError` instead of
 the call; in a worker thread it propagates to the awaiting coroutine), "log" (logger
 ``unfake_async.shim``, a child of ``unfake_async``: each site's first 3 occurrences in full, then
-a count at 10, 100, 1000..., with ``ufa_*`` extra fields), "record" (silent). Every mode records
-every call, with its duration; `findings()` and `summary()` read the record.
+a count at 10, 100, 1000..., with ``ufa_*`` extra fields, the call's duration among them),
+"record" (silent). Every mode records every call; `findings()` and `summary()` read the record.
 
 Offloads started inside tasks (`gather`, `create_task`, task groups, `asyncio.wait`) are reported
 at the line that called the helper: the helpers capture their caller when called. On the loop's

@@ -83,8 +83,8 @@ def report(call: str, detail: str, rule_id: str, offload: Optional[Offload] = No
            skip: int = 1) -> Optional[RuntimeFinding]:
     """Judge one blocking call, before it runs. Called only on the slow path.
 
-    Returns the finding for the caller to `publish` once the call is over (with its duration),
-    or None when it is allowed; in "raise" mode records it and raises instead. `skip` is how
+    Returns the finding for the caller to `publish` (in log mode once the call is over, with
+    its duration), or None when it is allowed; in "raise" mode records it and raises instead. `skip` is how
     many frames above report()'s caller to start the stack from.
     """
     mode = state.mode

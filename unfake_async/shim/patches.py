@@ -22,6 +22,7 @@ from unfake_async.shim._state import (
     publish,
     relevant_offload,
     report,
+    state,
     suppressed,
 )
 from unfake_async.shim.redact import redact_url
@@ -48,15 +49,22 @@ NESTED = "nested"
 
 
 def _run_quietly(original, args, kwargs, reason=QUIET, finding=None):
-    """Run the original call with the layers below it quiet; then publish `finding` (if any)
-    with the time the call took."""
+    """Run the original call with the layers below it quiet, and publish `finding` (if any).
+
+    Log mode publishes once the call is over, with the time it took (a field of the log
+    record); the other modes publish before the call, so a call that never returns is still
+    warned about and, under `verify`, written to the report file.
+    """
+    timed = finding is not None and state.mode == "log"
+    if finding is not None and not timed:
+        publish(finding)
     token = suppressed.set(reason)
     start = time.perf_counter()
     try:
         return original(*args, **kwargs)
     finally:
         suppressed.reset(token)
-        if finding is not None:
+        if timed:
             publish(dataclasses.replace(finding, duration=time.perf_counter() - start))
 
 

@@ -53,7 +53,7 @@ class RuntimeFinding:
     origin: Optional[Site] = None  # fake async: the coroutine frame that offloaded the work
     via: Optional[str] = None  # fake async: "loop.run_in_executor", "asyncio.to_thread", ...
     thread: str = ""
-    # Seconds the call took (the loop was blocked, for UFA011); None if it never finished.
+    # Seconds the loop was blocked (UFA011), or the call took (log mode); None otherwise.
     duration: Optional[float] = field(default=None, compare=False)
 
     @property
