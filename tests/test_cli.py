@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from unfake_async.cli import main
-from unfake_async.rules import ALL_RULES
+from unfake_async.rules import ALL_RULES, RUNTIME_RULES
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -229,8 +229,9 @@ def test_cache_serves_a_second_run(project, capsys):
 def test_rules_and_rule_commands(project, capsys):
     code, out, _ = run_main(capsys, "rules")
     assert code == 0
-    for rule in ALL_RULES:
+    for rule in ALL_RULES + RUNTIME_RULES:
         assert f"{rule.id}  {rule.name}" in out and rule.fix.value in out
+    assert "UFA011" in out  # the runtime shim's watchdog rule is listed too
     if ALL_RULES:
         rule = ALL_RULES[0]
         code, out, _ = run_main(capsys, "rule", rule.id.lower())

@@ -12,12 +12,16 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from unfake_async.rules import ALL_RULES, get_rule
+from unfake_async.rules import ALL_RULES, RUNTIME_RULES, get_rule
+
+# The static rules and the runtime shim's own (UFA011): `unfake-async rules` lists every id a
+# report can carry.
+CATALOGUE = ALL_RULES + RUNTIME_RULES
 
 
 def rules_rows():
     return [{"code": r.id, "name": r.name, "fix": r.fix.value, "summary": r.summary}
-            for r in sorted(ALL_RULES, key=lambda r: r.id)]
+            for r in sorted(CATALOGUE, key=lambda r: r.id)]
 
 
 def print_rules(console: Console, *, fmt: str = "text") -> None:
@@ -52,7 +56,7 @@ def print_rule(console: Console, code: str, *, fmt: str = "text") -> Optional[st
     """Print one rule's docs; returns an error message when the code is unknown."""
     rule = find_rule(code)
     if rule is None:
-        known = ", ".join(r.id for r in sorted(ALL_RULES, key=lambda r: r.id)) or "none yet"
+        known = ", ".join(r.id for r in sorted(CATALOGUE, key=lambda r: r.id)) or "none yet"
         return f"unknown rule {code!r} (known: {known})"
     if fmt == "json":
         data = {"code": rule.id, "name": rule.name, "summary": rule.summary,
