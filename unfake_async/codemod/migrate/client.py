@@ -89,11 +89,18 @@ def factory_code(settings: Settings) -> str:
     body = "".join(f"\n        {option}" for option in options)
     return helpers + f'''
 
-def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX_CONNECTIONS}, **options) -> {httpx}.AsyncClient:
-    """An {httpx}.AsyncClient that behaves like requests (redirects, timeouts, cookies, proxies)."""
+def {FACTORY}(
+    *,
+    keep_cookies: bool = False,
+    max_connections: int = {DEFAULT_MAX_CONNECTIONS},
+    **options,
+) -> {httpx}.AsyncClient:
+    """An {httpx}.AsyncClient that behaves like requests: redirects, timeouts, cookies
+    and proxies."""
     if not keep_cookies:
         # requests.get() uses a throwaway Session: no cookie survives between calls.
-        options["cookies"] = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        no_cookies = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        options["cookies"] = http.cookiejar.CookieJar(no_cookies)
 {transport}    return {httpx}.AsyncClient({body}
         **options,
     )
@@ -106,8 +113,9 @@ def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX
 POOLED_TRANSPORT_CODE = '''
 
 class _PooledTransport({httpx}.AsyncBaseTransport):
-    """Spreads requests over small connection pools, each behind a semaphore: a request beyond a
-    pool's size waits on the semaphore (cheap) instead of inside the pool (slow, and it times out)."""
+    """Spreads requests over small connection pools, each behind a semaphore: a
+    request beyond a pool's size waits on the semaphore (cheap) instead of inside the
+    pool (slow, and it times out)."""
 
     def __init__(self, max_connections: int, pool_size: int = {pool_size}) -> None:
         tls = {httpx}.create_ssl_context()  # one CA bundle load for all pools
@@ -121,7 +129,8 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
         self._busy = [0] * len(self._pools)
 
     async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
-        # The least busy pool: one-at-a-time requests reuse one connection, concurrent ones spread.
+        # The least busy pool: one request at a time reuses one connection, concurrent
+        # requests spread over the pools.
         index = min(range(len(self._pools)), key=self._busy.__getitem__)
         pool, slots = self._pools[index]
         self._busy[index] += 1
@@ -139,7 +148,11 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
         except BaseException:
             self._release(index)
             raise
-        response.stream = _SlotReleasingStream(response.stream, lambda: self._release(index))
+        stream = response.stream
+        if isinstance(stream, {httpx}.AsyncByteStream):  # always, from an async pool
+            response.stream = _SlotReleasingStream(stream, lambda: self._release(index))
+        else:
+            self._release(index)
         return response
 
     def _release(self, index: int) -> None:

@@ -13,6 +13,7 @@ import libcst.matchers as m
 
 from unfake_async.codemod.analysis.async_scope import in_place_of
 from unfake_async.codemod.analysis.names import code as _code
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.migrate import cleanup, exceptions
 from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.plan import SitePlan
@@ -32,7 +33,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
     """The expression that takes the place of the site's node."""
     site = plan.site
     func = cst.Attribute(value=client_expression(plan, settings), attr=cst.Name(plan.call.method))
-    call = cst.Call(func=func, args=plan.call.args)
+    call = cst.Call(func=func, args=one_line_arguments(plan.call.args))
     if not site.awaited:
         return cst.parse_expression(f"asyncio.ensure_future({_code(call)})")
     awaited = cst.Await(expression=call)
