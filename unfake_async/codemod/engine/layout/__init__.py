@@ -11,7 +11,7 @@ from typing import Optional
 import libcst as cst
 
 from unfake_async.codemod.engine.layout.imports import tidy_imports
-from unfake_async.codemod.engine.layout.wrap import wrap_long_lines
+from unfake_async.codemod.engine.layout.wrap import join_rewritten_statements, wrap_long_lines
 
 
 def finish(original: str, code: str, *, line_length: int, path: Optional[str] = None) -> str:
@@ -22,5 +22,6 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
     except cst.ParserSyntaxError:
         return code
     module = tidy_imports(original, original_module, module, path)
+    module = join_rewritten_statements(module, original)
     module = wrap_long_lines(module, original, line_length)
     return module.code

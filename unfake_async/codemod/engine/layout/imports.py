@@ -50,7 +50,15 @@ def tidy_imports(original: str, original_module: cst.Module, module: cst.Module,
     block = _block(module)
     if block is None:
         return module
-    return _sorted_block(block, first_party)
+    return _sorted_block(block, first_party, _head_lines(before))
+
+
+def _head_lines(before: _Block) -> Optional[List[cst.EmptyLine]]:
+    """What stood above the original block (blank lines after the docstring, a comment): the
+    block keeps it whichever import now comes first. None: the original had no imports."""
+    if not before.statements:
+        return [cst.EmptyLine(indent=False)] if before.start else None
+    return _attached_comments(before.statements[0])[0]
 
 
 # -- dead and repeated imports ---------------------------------------------------------------
@@ -278,12 +286,14 @@ def _attached_comments(statement: cst.SimpleStatementLine) -> Tuple[List[cst.Emp
     return lines[:cut], lines[cut:]
 
 
-def _render(block: _Block, first_party: FrozenSet[str]) -> Optional[List[cst.SimpleStatementLine]]:
+def _render(block: _Block, first_party: FrozenSet[str],
+            head: Optional[List[cst.EmptyLine]] = None) -> Optional[List[cst.SimpleStatementLine]]:
     """The block's statements in isort's order, or None when it holds what that order cannot
     place (a comment between sections, `import a, b` on one line)."""
     if not block.statements:
         return []
-    head, _ = _attached_comments(block.statements[0])
+    if head is None:
+        head, _ = _attached_comments(block.statements[0])
     entries = []
     for index, statement in enumerate(block.statements):
         loose, own = _attached_comments(statement)
@@ -335,8 +345,9 @@ def _is_sorted(block: _Block, first_party: FrozenSet[str]) -> bool:
     return same and (wanted is None or _leading_blank_count(block.following) == wanted)
 
 
-def _sorted_block(block: _Block, first_party: FrozenSet[str]) -> cst.Module:
-    rendered = _render(block, first_party)
+def _sorted_block(block: _Block, first_party: FrozenSet[str],
+                  head: Optional[List[cst.EmptyLine]]) -> cst.Module:
+    rendered = _render(block, first_party, head)
     if rendered is None or not rendered:
         return block.module
     body: Sequence[cst.BaseStatement] = list(block.module.body)

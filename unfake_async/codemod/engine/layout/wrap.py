@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 # A line is split at most this many times over (each split goes one bracket deeper).
@@ -79,19 +80,24 @@ _EMPTY = cst.Module(body=[])
 
 
 def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
-    """The bracket pairs `node` owns, given the columns its code spans (parentheses included)."""
+    """The bracket pairs `node` owns, given the columns of its code without its parentheses
+    (LibCST's syntactic position leaves them out)."""
     groups = []
     lpar = "".join(_code(p) for p in getattr(node, "lpar", ()))
     rpar = "".join(_code(p) for p in getattr(node, "rpar", ()))
+    if "\n" in lpar or "\n" in rpar:
+        return []  # the parentheses are on other lines: already split
     if isinstance(node, cst.Tuple) and node.lpar:
-        return [_Group(node, "elements", start, end - 1)]
+        return [_Group(node, "elements", start - len(lpar), end - 1 + len(rpar))]
     if isinstance(node, cst.BaseExpression) and node.lpar:
-        groups.append(_Group(node, "parens", start, end - 1))
+        groups.append(_Group(node, "parens", start - len(lpar), end - 1 + len(rpar)))
     if isinstance(node, cst.Call):
-        opening = start + len(lpar) + len(_code(node.func)) + len(_code(node.whitespace_after_func))
-        groups.append(_Group(node, "args", opening, end - 1 - len(rpar)))
+        opening = start + len(_code(node.func)) + len(_code(node.whitespace_after_func))
+        groups.append(_Group(node, "args", opening, end - 1))
     elif isinstance(node, (cst.List, cst.Set, cst.Dict)):
-        groups.append(_Group(node, "elements", start + len(lpar), end - 1 - len(rpar)))
+        groups.append(_Group(node, "elements", start, end - 1))
+    elif isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp)):
+        groups.append(_Group(node, "comprehension", start, end - 1))
     return groups
 
 
@@ -119,8 +125,10 @@ def _plan_splits(module, lines: List[str], long_lines: Set[int], line_length: in
         outer = " " * (line_indent - indent)
         content = text[chosen.opening + 1:chosen.closing].strip()
         fits = line_indent + len(step) + len(content) <= line_length
-        count = len(_elements(chosen.node) or ()) if chosen.kind != "parens" else 1
-        magic = chosen.kind != "parens" and _has_trailing_comma(chosen.node)
+        count = len(_elements(chosen.node) or ()) if chosen.kind in ("args", "elements") else 1
+        if chosen.kind == "comprehension":
+            count = 2  # the element and its `for` clause(s), one per line when they do not fit
+        magic = chosen.kind in ("args", "elements") and _has_trailing_comma(chosen.node)
         explode = magic or (count > 1 and (chosen.kind == "elements" or not fits))
         edits[(chosen.node, chosen.kind)] = (explode, inner, outer)
     return edits
@@ -164,10 +172,31 @@ class _Apply(cst.CSTTransformer):
         inner_edit = self.edits.get((original_node, "args")) or self.edits.get((original_node, "elements"))
         if inner_edit is not None:
             updated_node = _split_elements(updated_node, *inner_edit)
+        comprehension_edit = self.edits.get((original_node, "comprehension"))
+        if comprehension_edit is not None:
+            updated_node = _split_comprehension(updated_node, *comprehension_edit)
         parens_edit = self.edits.get((original_node, "parens"))
         if parens_edit is not None:
             updated_node = _split_parens(updated_node, *parens_edit[1:])
         return updated_node
+
+
+def _split_comprehension(node, explode: bool, inner: str, outer: str):
+    """`[elt for x in xs if c]`: the brackets' contents on their own line, or (explode) the
+    element and each `for`/`if` clause on a line of its own, as black splits them."""
+    if explode:
+        clause = node.for_in
+        chain = []
+        while clause is not None:
+            ifs = [test.with_changes(whitespace_before=_newline(inner)) for test in clause.ifs]
+            chain.append(clause.with_changes(whitespace_before=_newline(inner), ifs=ifs))
+            clause = clause.inner_for_in
+        rebuilt = None
+        for clause in reversed(chain):
+            rebuilt = clause.with_changes(inner_for_in=rebuilt)
+        node = node.with_changes(for_in=rebuilt)
+    return node.with_changes(lbracket=node.lbracket.with_changes(whitespace_after=_newline(inner)),
+                             rbracket=node.rbracket.with_changes(whitespace_before=_newline(outer)))
 
 
 def _split_parens(node: cst.BaseExpression, inner: str, outer: str) -> cst.BaseExpression:
@@ -224,3 +253,75 @@ def _has_comment(arg: cst.Arg) -> bool:
     return any(isinstance(p, cst.ParenthesizedWhitespace) and (
         p.first_line.comment is not None or any(line.comment is not None for line in p.empty_lines))
         for p in pieces)
+
+
+# Whitespace a joined statement writes as nothing (inside brackets, around a dot, before a
+# comma); everywhere else a line break becomes one space.
+_NO_SPACE = {
+    (cst.LeftParen, "whitespace_after"), (cst.LeftSquareBracket, "whitespace_after"),
+    (cst.LeftCurlyBrace, "whitespace_after"), (cst.RightParen, "whitespace_before"),
+    (cst.RightSquareBracket, "whitespace_before"), (cst.RightCurlyBrace, "whitespace_before"),
+    (cst.Call, "whitespace_before_args"), (cst.Call, "whitespace_after_func"),
+    (cst.Arg, "whitespace_after_arg"), (cst.Comma, "whitespace_before"),
+    (cst.Dot, "whitespace_before"), (cst.Dot, "whitespace_after"),
+}
+
+
+class _Join(cst.CSTTransformer):
+    def on_leave(self, original_node, updated_node):
+        changes = {}
+        for name in getattr(updated_node, "__dataclass_fields__", {}):
+            value = getattr(updated_node, name)
+            if isinstance(value, cst.ParenthesizedWhitespace):
+                space = "" if (type(updated_node), name) in _NO_SPACE else " "
+                changes[name] = cst.SimpleWhitespace(space)
+        return updated_node.with_changes(**changes) if changes else updated_node
+
+
+def _joinable(statement: cst.SimpleStatementLine) -> bool:
+    """No comment, backslash or trailing comma (black's "magic" one keeps a split) inside."""
+    code = _code(statement.with_changes(leading_lines=[]))
+    if "#" in code or "\\\n" in code:
+        return False
+    return not _has_trailing(statement)
+
+
+def _has_trailing(statement: cst.CSTNode) -> bool:
+    for node in m.findall(statement, m.Call() | m.List() | m.Tuple() | m.Set() | m.Dict()):
+        items = _elements(node) if not isinstance(node, cst.Tuple) else node.elements
+        if items and isinstance(getattr(items[-1], "comma", None), cst.Comma):
+            if isinstance(node, cst.Tuple) and len(items) == 1:
+                continue  # (x,): not a magic trailing comma
+            return True
+    return False
+
+
+def join_rewritten_statements(module: cst.Module, original: str) -> cst.Module:
+    """Statements the rewrite changed that span several lines, written on one line again (the
+    wrapping then splits them where black would): their old line breaks were made for code
+    that is no longer there. Statements with comments or a magic trailing comma keep theirs."""
+    known = {line.strip() for line in original.splitlines()}
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    lines = module.code.splitlines()
+    chosen = set()
+    for node, span in positions.items():
+        if not isinstance(node, cst.SimpleStatementLine) or span.start.line == span.end.line:
+            continue
+        if all(lines[n - 1].strip() in known for n in range(span.start.line, span.end.line + 1)):
+            continue
+        if _joinable(node):
+            chosen.add(node)
+    if not chosen:
+        return module
+
+    class _JoinChosen(cst.CSTTransformer):
+        def leave_SimpleStatementLine(self, original_node, updated_node):
+            if original_node not in chosen:
+                return updated_node
+            joined = updated_node.visit(_Join())
+            if "\n" in _code(joined.with_changes(leading_lines=[])).rstrip("\n"):
+                return updated_node  # a string over several lines: nothing to join
+            return joined
+
+    return wrapper.module.visit(_JoinChosen())
