@@ -112,7 +112,7 @@ def test_unsafe_fixes_from_the_config_and_no_unsafe_fixes_flag(tree, capsys):
     code, out, _ = run_main(capsys, "src/app.py", "--diff", "--no-unsafe-fixes", "--no-cache")
     assert code == 0 and out == ""  # the only fix is unsafe and the flag beat the file
     code, out, _ = run_main(capsys, "src/app.py", "--diff", "--no-cache")
-    assert code == 1 and out.startswith("--- src/app.py\n+++ src/app.py\n")
+    assert code == 1 and "\n--- src/app.py\n+++ src/app.py\n" in out
 
 
 def test_statistics_layout_like_ruff(tree, capsys):
