@@ -95,10 +95,10 @@ def {FACTORY}(
     max_connections: int = {DEFAULT_MAX_CONNECTIONS},
     **options,
 ) -> {httpx}.AsyncClient:
-    """An {httpx}.AsyncClient that behaves like requests: redirects, timeouts, cookies
-    and proxies."""
+    """An {httpx}.AsyncClient that behaves like requests: redirects, timeouts,
+    cookies and proxies."""
     if not keep_cookies:
-        # requests.get() uses a throwaway Session: no cookie survives between calls.
+        # requests.get() uses a throwaway Session: no cookie survives a call.
         no_cookies = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
         options["cookies"] = http.cookiejar.CookieJar(no_cookies)
 {transport}    return {httpx}.AsyncClient({body}
@@ -114,8 +114,8 @@ POOLED_TRANSPORT_CODE = '''
 
 class _PooledTransport({httpx}.AsyncBaseTransport):
     """Spreads requests over small connection pools, each behind a semaphore: a
-    request beyond a pool's size waits on the semaphore (cheap) instead of inside the
-    pool (slow, and it times out)."""
+    request beyond a pool's size waits on the semaphore (cheap) instead of
+    inside the pool (slow, and it times out)."""
 
     def __init__(self, max_connections: int, pool_size: int = {pool_size}) -> None:
         tls = {httpx}.create_ssl_context()  # one CA bundle load for all pools
@@ -128,9 +128,12 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
             max_connections -= size
         self._busy = [0] * len(self._pools)
 
-    async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
-        # The least busy pool: one request at a time reuses one connection, concurrent
-        # requests spread over the pools.
+    async def handle_async_request(
+        self,
+        request: {httpx}.Request,
+    ) -> {httpx}.Response:
+        # The least busy pool: one request at a time reuses one connection,
+        # concurrent requests spread over the pools.
         index = min(range(len(self._pools)), key=self._busy.__getitem__)
         pool, slots = self._pools[index]
         self._busy[index] += 1
@@ -165,7 +168,7 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
 
 
 class _SlotReleasingStream({httpx}.AsyncByteStream):
-    """Gives the pool slot back once the response is closed (read in full or not)."""
+    """Gives the pool slot back once the response is closed (read or not)."""
 
     def __init__(self, stream: {httpx}.AsyncByteStream, release) -> None:
         self._stream = stream
@@ -196,7 +199,8 @@ def module_client_code(settings: Settings, max_connections: Optional[str] = None
     registry = f"_{getter.lstrip('_').upper()}S"
     build = factory_call(settings, max_connections=max_connections)
     return f'''
-# One {httpx}.AsyncClient per running event loop: a client must not outlive the loop it was used on.
+# One {httpx}.AsyncClient per running event loop: a client must not outlive
+# the loop it was used on.
 {registry}: "dict[asyncio.AbstractEventLoop, {httpx}.AsyncClient]" = {{}}
 
 
@@ -212,7 +216,7 @@ def {getter}() -> {httpx}.AsyncClient:
 
 
 async def {closer}() -> None:
-    """Close the running event loop's shared HTTP client (call it on shutdown)."""
+    """Close the running event loop's shared HTTP client (on shutdown)."""
     client = {registry}.pop(asyncio.get_running_loop(), None)
     if client is not None:
         await client.aclose()
@@ -226,7 +230,7 @@ def class_getter_code(settings: Settings, *, keep_cookies: bool = False, max_con
     build = factory_call(settings, keep_cookies=keep_cookies, max_connections=max_connections, options=options)
     return f'''
 def {getter}(self) -> {httpx}.AsyncClient:
-    """The shared HTTP client, created on first use in the running event loop."""
+    """The shared HTTP client, created on first use in the running loop."""
     loop = asyncio.get_running_loop()
     if self.{attribute} is None or self.{attribute}_loop is not loop:
         self.{attribute} = {build}

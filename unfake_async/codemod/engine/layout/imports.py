@@ -41,6 +41,7 @@ def tidy_imports(original: str, original_module: cst.Module, module: cst.Module,
     """`module` (the rewrite of `original`) with dead, repeated and misplaced imports fixed."""
     module = _remove_newly_unused(original, module)
     module = _drop_repeated(original_module, module)
+    module = _no_new_blank_lines_at_the_top(original_module, module)
     before = _block(original_module)
     if before is None:
         return module
@@ -146,19 +147,39 @@ def _module_level_statements(module: cst.Module):
 
 def _drop_repeated(original: cst.Module, module: cst.Module) -> cst.Module:
     """A top-level import the rewrite added that the module already had (at module level, maybe
-    inside `try`/`if`, maybe further down) or added twice is dropped (ruff F811)."""
+    inside `try`/`if`, maybe further down, after code) is dropped (ruff F811). The module's own
+    stays where it was; the copies dropped are those in the leading import block, where LibCST
+    adds imports, first."""
     had = {key for _, key in _import_keys(original, top_level_only=False)}
     had_top = [key for _, key in _import_keys(original, top_level_only=True)]
-    seen: Set[str] = set()
-    drop = set()
+    block = _block(module)
+    leading = set(block.statements) if block is not None else set()
+    occurrences: dict = {}
     for statement, key in _import_keys(module, top_level_only=True):
-        added = had_top.count(key) == 0
-        if key in seen or (added and key in had):
-            drop.add(statement)
-        seen.add(key)
+        occurrences.setdefault(key, []).append(statement)
+    drop = set()
+    for key, statements in occurrences.items():
+        keep = had_top.count(key) or (0 if key in had else 1)
+        extra = len(statements) - keep
+        if extra <= 0:
+            continue
+        order = [s for s in statements if s in leading] + [s for s in reversed(statements) if s not in leading]
+        drop.update(order[:extra])
     if not drop:
         return module
     return module.with_changes(body=[s for s in module.body if s not in drop])
+
+
+def _no_new_blank_lines_at_the_top(original: cst.Module, module: cst.Module) -> cst.Module:
+    """The blank lines that stood between removed imports and the code do not move to the top of
+    the file (black and ruff format remove them)."""
+    if not module.body or module.header or (original.body and original.body[0].leading_lines
+                                            and original.body[0].leading_lines[0].comment is None):
+        return module
+    lines = list(module.body[0].leading_lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return module.with_changes(body=[module.body[0].with_changes(leading_lines=lines)] + list(module.body[1:]))
 
 
 # -- the block and its order -------------------------------------------------------------------
