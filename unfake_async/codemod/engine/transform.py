@@ -64,7 +64,9 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
             code = outcome.fixed_source
     findings.sort(key=Finding.sort_key)
     if code != source:
-        code = layout.finish(source, code, line_length=settings.line_length, path=path)
+        parsed = original.module if original.line_numbers is None else None
+        code = layout.finish(source, code, line_length=settings.line_length, path=path,
+                             original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None)
 
 

@@ -39,7 +39,7 @@ _STDLIB_NAMES: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ()
 def tidy_imports(original: str, original_module: cst.Module, module: cst.Module,
                  path: Optional[str] = None) -> cst.Module:
     """`module` (the rewrite of `original`) with dead, repeated and misplaced imports fixed."""
-    module = _remove_newly_unused(original, module)
+    module = _remove_newly_unused(original, module, module.code)
     module = _drop_repeated(original_module, module)
     module = _no_new_blank_lines_at_the_top(original_module, module)
     before = _block(original_module)
@@ -96,14 +96,19 @@ def _binding(statement, alias: cst.ImportAlias) -> str:
     return name.split(".")[0] if isinstance(statement, cst.Import) else name
 
 
-def _remove_newly_unused(original: str, module: cst.Module) -> cst.Module:
+def _remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cst.Module:
     """Drop the imports the original used and the rewrite no longer does (LibCST decides what is
     unused; an import that was unused before is the project's business and stays)."""
     used_before = _used_names(original)
+    # A name still read somewhere in the rewrite keeps its import: the scope analysis (the costly
+    # part) is only asked about names the rewrite no longer reads as code (it also finds uses
+    # in string annotations and `__all__`).
+    used_after = _used_names(rewritten)
     context = CodemodContext()
     candidates = False
     for statement, alias in _aliases(module):
-        if _binding(statement, alias) not in used_before:
+        binding = _binding(statement, alias)
+        if binding not in used_before or binding in used_after:
             continue
         asname = get_full_name_for_node(alias.asname.name) if alias.asname is not None else None
         name = get_full_name_for_node(alias.name)

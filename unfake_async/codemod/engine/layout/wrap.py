@@ -13,7 +13,7 @@ text. Lines the user wrote are left alone, long or not.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -24,12 +24,16 @@ _MAX_ROUNDS = 8
 _Bracketed = Union[cst.Call, cst.Tuple, cst.List, cst.Set, cst.Dict]
 
 
-def wrap_long_lines(module: cst.Module, original: str, line_length: int) -> cst.Module:
-    """`module` with its new lines longer than `line_length` split (see the module docstring)."""
+def known_lines(original: str) -> FrozenSet[str]:
+    """The original's lines, stripped: a line of the rewrite found here is the user's."""
+    return frozenset(line.strip() for line in original.splitlines())
+
+
+def wrap_long_lines(module: cst.Module, known: FrozenSet[str], line_length: int) -> cst.Module:
+    """`module` with its new lines (not in `known`) longer than `line_length` split."""
     if "\t" in module.default_indent:
         return module  # a tab-indented file is not one black or ruff format accepted
     step = module.default_indent
-    known = {line.strip() for line in original.splitlines()}
     for _ in range(_MAX_ROUNDS):
         code = module.code
         lines = code.splitlines()
@@ -296,11 +300,10 @@ def _has_trailing(statement: cst.CSTNode) -> bool:
     return False
 
 
-def join_rewritten_statements(module: cst.Module, original: str) -> cst.Module:
+def join_rewritten_statements(module: cst.Module, known: FrozenSet[str]) -> cst.Module:
     """Statements the rewrite changed that span several lines, written on one line again (the
     wrapping then splits them where black would): their old line breaks were made for code
     that is no longer there. Statements with comments or a magic trailing comma keep theirs."""
-    known = {line.strip() for line in original.splitlines()}
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     lines = module.code.splitlines()
