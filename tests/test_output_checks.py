@@ -105,15 +105,20 @@ def formatted(tmp_path_factory) -> pathlib.Path:
 def _unformatted(command, copies, pattern: str) -> set:
     done = subprocess.run(command + ["."], cwd=copies, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr
-    names = re.findall(pattern, done.stdout + done.stderr, flags=re.MULTILINE)
-    return {pathlib.Path(name).stem for name in names}
+    output = done.stdout + done.stderr
+    names = {pathlib.Path(name).stem for name in re.findall(pattern, output, flags=re.MULTILINE)}
+    # The formatter's own count: the names above were all found (its output format may change).
+    counted = re.search(r"(\d+) files? would be reformatted", output)
+    assert len(names) == (int(counted.group(1)) if counted else 0), output[-2000:]
+    return names
 
 
 def _formatter(name: str):
     if name == "black":
         return [_tool("black"), "--check", "--line-length", str(LINE_LENGTH)], r"^would reformat (.+\.py)$"
     return ([_tool("ruff"), "format", "--check", "--no-cache", "--isolated", "--line-length", str(LINE_LENGTH)],
-            r"^Would reformat: (.+\.py)$")
+            # ruff < 0.9: "Would reformat: path"; later: a diagnostic pointing at "--> path:line:col"
+            r"^(?:Would reformat: |\s*--> )(.+?\.py)(?::\d+:\d+)?$")
 
 
 @pytest.mark.parametrize("formatter", ["ruff format", "black"])
