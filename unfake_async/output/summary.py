@@ -68,12 +68,14 @@ def _diff_levels(findings, *, unsafe_fixes: bool) -> str:
     safe = len(shown) - unsafe
     if not unsafe:
         return f"All {_plural(safe, 'fix', 'fixes')} shown are safe: `--fix` applies them."
+    if unsafe_fixes:
+        # On by flag or by config; this run cannot tell which, so both are named.
+        return (f"{safe} safe and {unsafe} unsafe (marked `#` above each file's diff): `--fix` "
+                "applies all of them while unsafe fixes are on (`--unsafe-fixes` or "
+                f"`unsafe-fixes = true`), else only the {safe} safe.")
     if not safe:
         return (f"All {_plural(unsafe, 'fix', 'fixes')} shown are unsafe: `--fix --unsafe-fixes` "
                 "applies them, `--fix` alone none (the reasons are marked `#` above each file's diff).")
-    if unsafe_fixes:
-        return (f"{safe} safe and {unsafe} unsafe (marked `#` above each file's diff): `--fix` "
-                "applies all of them, since unsafe-fixes is on in the config.")
     return (f"`--fix` applies the {_plural(safe, 'safe fix', 'safe fixes')}; `--fix --unsafe-fixes` "
             f"also the {_plural(unsafe, 'unsafe one', 'unsafe ones')} (marked `#` above each "
             "file's diff, with the reason).")
