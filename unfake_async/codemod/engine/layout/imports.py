@@ -135,19 +135,21 @@ def _import_keys(module: cst.Module, top_level_only: bool) -> List[Tuple[cst.CST
 
 
 def _module_level_statements(module: cst.Module):
+    """Every statement that runs at import time: the body, and inside `if`/`try` there."""
     pending = list(module.body)
     while pending:
-        statement = pending.pop(0)
+        statement = pending.pop()
         yield statement
-        if isinstance(statement, (cst.If, cst.Try)):
-            pending.extend(statement.body.body)
-            for extra in (getattr(statement, "orelse", None), getattr(statement, "finalbody", None)):
-                if extra is not None and not isinstance(extra, cst.If):
-                    pending.extend(extra.body.body)
-                elif isinstance(extra, cst.If):
-                    pending.append(extra)
-            for handler in getattr(statement, "handlers", ()):
-                pending.extend(handler.body.body)
+        if not isinstance(statement, (cst.If, cst.Try)):
+            continue
+        pending.extend(statement.body.body)
+        for handler in getattr(statement, "handlers", ()):
+            pending.extend(handler.body.body)
+        for extra in (getattr(statement, "orelse", None), getattr(statement, "finalbody", None)):
+            if isinstance(extra, cst.If):
+                pending.append(extra)  # elif
+            elif extra is not None:
+                pending.extend(extra.body.body)
 
 
 def _drop_repeated(original: cst.Module, module: cst.Module) -> cst.Module:

@@ -291,13 +291,11 @@ def _joinable(statement: cst.SimpleStatementLine) -> bool:
 
 
 def _has_trailing(statement: cst.CSTNode) -> bool:
-    for node in m.findall(statement, m.Call() | m.List() | m.Tuple() | m.Set() | m.Dict()):
-        items = _elements(node) if not isinstance(node, cst.Tuple) else node.elements
-        if items and isinstance(getattr(items[-1], "comma", None), cst.Comma):
-            if isinstance(node, cst.Tuple) and len(items) == 1:
-                continue  # (x,): not a magic trailing comma
-            return True
-    return False
+    """A trailing comma anywhere inside (but `(x,)`'s, which is not black's magic one)."""
+    return any(
+        _has_trailing_comma(node) and not (isinstance(node, cst.Tuple) and len(node.elements) == 1)
+        for node in m.findall(statement, m.Call() | m.List() | m.Tuple() | m.Set() | m.Dict())
+    )
 
 
 def join_rewritten_statements(module: cst.Module, known: FrozenSet[str]) -> cst.Module:
