@@ -3,6 +3,7 @@ suppression comments, output formats, failures, subcommands, and lazy libcst imp
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -90,7 +91,7 @@ def test_check_writes_nothing_and_reports(project, capsys):
 
 
 @needs_rules
-def test_diff_prints_a_diff_writes_nothing_and_exits_1(project, capsys):
+def test_diff_shows_the_whole_migration_with_unsafe_fixes_marked_and_writes_nothing(project, capsys):
     code, out, err = run_main(capsys, ".", "--diff", "--no-cache")
     assert code == 1
     # The project declares nothing: the diff's head names what the migrated code imports.
@@ -98,11 +99,36 @@ def test_diff_prints_a_diff_writes_nothing_and_exits_1(project, capsys):
     assert note.startswith("# The migrated code imports aiohttp>=3.10, httpx>=0.27, which this project")
     assert diff.startswith("--- ./safe.py\n+++ ./safe.py\n")
     assert "+        return (await " in out
-    assert "unsafe.py" not in out  # its fix is unsafe: not offered without --unsafe-fixes
-    assert "Would fix 1 finding in 1 file." in err
+    # The unsafe fix is in the diff too, its reason above its file's header.
+    header = out.index("--- ./unsafe.py\n+++ ./unsafe.py\n")
+    notes = out[:header].splitlines()[-2:]
+    assert notes[0] == "# ./unsafe.py: 1 unsafe fix below, applied by `--fix --unsafe-fixes` only:"
+    assert notes[1].startswith("#   5:12 UFA003 unsafe: requests exceptions raised here can reach callers")
+    assert "# ./safe.py" not in out
+    assert "Would fix 2 findings in 2 files." in err
+    assert ("`--fix` applies the 1 safe fix; `--fix --unsafe-fixes` also the 1 unsafe one "
+            "(marked `#` above each file's diff, with the reason).") in err
     assert (project / "safe.py").read_text() == SAFE
-    code, out, _ = run_main(capsys, ".", "--diff", "--unsafe-fixes", "--no-cache")
-    assert code == 1 and "+++ ./unsafe.py" in out
+    assert (project / "unsafe.py").read_text() == UNSAFE
+    # `--no-unsafe-fixes` narrows the diff to what `--fix` alone writes, as ruff's --diff does.
+    code, out, err = run_main(capsys, ".", "--diff", "--no-unsafe-fixes", "--no-cache")
+    assert code == 1 and "unsafe.py" not in out
+    assert "1 unsafe fix held back" in err
+
+
+@needs_rules
+def test_the_diff_applies_with_patch_and_gives_what_fix_unsafe_fixes_writes(project, capsys, tmp_path):
+    if shutil.which("patch") is None:
+        pytest.skip("no patch(1) here")
+    _, diff, _ = run_main(capsys, ".", "--diff", "--no-cache")
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    done = subprocess.run(["patch", "-p0", "--quiet"], input=diff, cwd=copy, capture_output=True,
+                          text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_main(capsys, ".", "--fix", "--unsafe-fixes", "--no-cache")
+    for name in ("safe.py", "unsafe.py"):
+        assert (copy / name).read_text() == (project / name).read_text()
 
 
 def test_diff_with_nothing_to_fix_exits_0(project, capsys):

@@ -111,9 +111,11 @@ def test_unsafe_fixes_from_the_config_and_no_unsafe_fixes_flag(tree, capsys):
     (tree / "pyproject.toml").write_text("[tool.unfake-async]\nunsafe-fixes = true\n")
     code, out, _ = run_main(capsys, "src/app.py", "--diff", "--no-unsafe-fixes", "--no-cache")
     assert code == 0 and out == ""  # the only fix is unsafe and the flag beat the file
-    code, out, _ = run_main(capsys, "src/app.py", "--diff", "--no-cache")
-    # (The head names the dependencies this pyproject.toml does not declare.)
-    assert code == 1 and out.split("\n", 1)[1].startswith("--- src/app.py\n+++ src/app.py\n")
+    code, out, err = run_main(capsys, "src/app.py", "--diff", "--no-cache")
+    assert code == 1 and "\n--- src/app.py\n+++ src/app.py\n" in out
+    # With unsafe-fixes on in the config, plain --fix applies them: the summary says so.
+    assert ("0 safe and 1 unsafe (marked `#` above each file's diff): `--fix` applies all of them "
+            "while unsafe fixes are on (`--unsafe-fixes` or `unsafe-fixes = true`), else only the 0 safe.") in err
 
 
 def test_statistics_layout_like_ruff(tree, capsys):

@@ -9,6 +9,7 @@ import types
 import httpx
 import pytest
 
+from tests.support.code_text import flat
 from tests.support.fixtures import http_server  # noqa: F401
 from unfake_async.codemod import FixLevel, FixSafety, analyze_source
 from unfake_async.codemod.engine import prefilter
@@ -32,8 +33,8 @@ def found(result):
 def test_module_functions_under_every_spelling(imports, call):
     result = run(f"{imports}\n\nasync def f(u):\n    return {call}\n", FixLevel.SAFE)
     assert found(result) == [(4, "UFA005", FixSafety.SAFE)]
-    assert ("    return await _http_client().get(u, follow_redirects=False, "
-            "timeout=httpx.Timeout(5.0, pool=None))\n") in result.fixed_source
+    assert flat("return await _http_client().get(u, follow_redirects=False, "
+                "timeout=httpx.Timeout(5.0, pool=None))") in flat(result.fixed_source)
     compile(result.fixed_source, "x", "exec")
 
 
@@ -53,7 +54,8 @@ def test_request_positional_arguments_become_keywords():
         async def f(u, body):
             return httpx.request("POST", u, {"q": 1}, None, body)
     """)
-    assert 'request("POST", u, params={"q": 1}, content=None, data=body, follow_redirects=False' in result.fixed_source
+    assert flat('request("POST", u, params={"q": 1}, content=None, data=body, follow_redirects=False') \
+        in flat(result.fixed_source)
 
 
 def test_caller_choices_are_kept_and_expression_timeouts_are_unsafe():
@@ -66,7 +68,7 @@ def test_caller_choices_are_kept_and_expression_timeouts_are_unsafe():
             return a, b
     """)
     assert [f.fix for f in result.findings] == [FixSafety.SAFE, FixSafety.UNSAFE]
-    assert "get(u, follow_redirects=True, timeout=httpx.Timeout(3, pool=None))" in result.fixed_source
+    assert "get(u, follow_redirects=True, timeout=httpx.Timeout(3, pool=None))" in flat(result.fixed_source)
     assert "get(u, timeout=budget, follow_redirects=False)" in result.fixed_source
     assert result.findings[0].notes  # 30 redirects on the shared client, 20 on a throwaway one
 
@@ -85,7 +87,8 @@ def test_client_level_options_and_other_library_are_reported():
     assert result.fixed_source is None
     # With httpx2 as the migration target, its calls are fixed and httpx's are not.
     result = run("import httpx2\n\nasync def f(u):\n    return httpx2.get(u)\n", settings=Settings(target="httpx2"))
-    assert "await _http_client().get(u, follow_redirects=False, timeout=httpx2.Timeout(5.0, pool=None))" in result.fixed_source
+    assert "await _http_client().get(u, follow_redirects=False, timeout=httpx2.Timeout(5.0, pool=None))" \
+        in flat(result.fixed_source)
 
 
 def test_clients_are_recognised_by_binding_not_by_name():
@@ -310,7 +313,8 @@ def test_calling_what_a_request_returned_is_one_finding():
     """LibCST gives `httpx.get(u)(x)`'s outer call the name `httpx.get` too; only the request counts."""
     result = run("import httpx\n\nasync def f(u, x):\n    return httpx.get(u)(x)\n")
     assert [(f.line, f.col) for f in result.findings] == [(4, 12)]
-    assert "return (await _http_client().get(u, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None)))(x)" in result.fixed_source
+    assert "return (await _http_client().get(u, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None)))(x)" \
+        in flat(result.fixed_source)
 
 
 @pytest.mark.parametrize("body,reason_word", [

@@ -89,7 +89,7 @@ def _version_callback(value: bool) -> None:
 def check(
     paths: List[str] = typer.Argument(None, help="Files or directories to check; - reads stdin."),
     fix: bool = typer.Option(False, "--fix", help="Apply safe fixes (and unsafe ones with --unsafe-fixes)."),
-    diff: bool = typer.Option(False, "--diff", help="Print the fixes as a unified diff; write nothing."),
+    diff: bool = typer.Option(False, "--diff", help="Print the whole migration as a unified diff, unsafe fixes marked with their reasons; write nothing."),
     check_only: bool = typer.Option(False, "--check", help="Only report; write nothing (the default)."),
     unsafe_fixes: Optional[bool] = typer.Option(None, "--unsafe-fixes/--no-unsafe-fixes", help="Also apply/show fixes that may change behaviour."),
     show_fixes: bool = typer.Option(False, "--show-fixes", help="Show what each fix does / what was fixed."),
@@ -273,6 +273,11 @@ def run_check(args: CheckArgs) -> int:
 def _fix_level(args: CheckArgs, config) -> FixLevel:
     if args.mode == "check":
         return FixLevel.NONE
+    if args.mode == "diff":
+        # Unlike ruff, a diff shows the whole migration, unsafe fixes marked with their reasons:
+        # it writes nothing, and most of a migration is unsafe by our own definition, so a
+        # safe-only preview would show almost nothing. `--no-unsafe-fixes` narrows it to --fix's.
+        return FixLevel.SAFE if args.unsafe_fixes is False else FixLevel.UNSAFE
     return FixLevel.UNSAFE if config.unsafe_fixes else FixLevel.SAFE
 
 

@@ -54,6 +54,8 @@ class Config:
     unsafe_fixes: bool = False
     respect_gitignore: bool = True
     force_exclude: bool = False
+    # `line-length` was given in [tool.unfake-async]: the formatter's settings are not read.
+    line_length_set: bool = False
     # Where the config came from, and the directory globs are relative to.
     path: Optional[str] = None
     root: str = field(default_factory=os.getcwd)
@@ -81,9 +83,48 @@ def load_config(paths: Sequence[str] = (), *, config_file: Optional[str] = None)
     """Read the config for `paths` (or the named file); defaults when there is none."""
     path = config_file or find_pyproject(paths)
     if path is None:
-        return Config(root=os.getcwd())
-    table = _read_table(path)
-    return config_from_table(table, path=path)
+        config = Config(root=os.getcwd())
+    else:
+        config = config_from_table(_read_table(path), path=path)
+    if config.line_length_set:
+        return config
+    start = os.path.dirname(os.path.abspath(path)) if config_file else _common_directory(paths or ["."])
+    found = project_line_length(start)
+    if found is None:
+        return config
+    return dataclasses.replace(config, settings=dataclasses.replace(config.settings, line_length=found))
+
+
+# Where ruff and black read their line length, in ruff's order of precedence: the first file on
+# the way up that sets it wins (ruff.toml and .ruff.toml hold ruff's keys at the top level).
+_LINE_LENGTH_SOURCES = (("ruff.toml", ()), (".ruff.toml", ()), ("pyproject.toml", ("tool", "ruff")),
+                        ("pyproject.toml", ("tool", "black")))
+
+
+def project_line_length(start: str) -> Optional[int]:
+    """The line length the project's formatter and linter use, from the nearest ruff.toml,
+    .ruff.toml or pyproject.toml (`[tool.ruff]`, then `[tool.black]`) at or above `start`;
+    None when none of them says."""
+    directory = os.path.abspath(start)
+    while True:
+        for name, keys in _LINE_LENGTH_SOURCES:
+            candidate = os.path.join(directory, name)
+            if not os.path.isfile(candidate):
+                continue
+            try:
+                with open(candidate, "rb") as handle:
+                    table: Any = tomllib.load(handle)
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            for key in keys:
+                table = table.get(key, {}) if isinstance(table, dict) else {}
+            value = table.get("line-length") if isinstance(table, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                return value
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
 def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") -> Config:
@@ -114,6 +155,7 @@ def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") ->
         transport=reader.choice("transport", TRANSPORTS, defaults.transport, TRANSPORT_ALIASES),
         offload_helpers=tuple(helpers.items()),
         offload_methods=methods,
+        line_length=reader.integer("line-length", defaults.line_length, minimum=1),
         select=select,
         ignore=reader.codes("ignore", defaults.ignore),
     )
@@ -126,6 +168,7 @@ def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") ->
         unsafe_fixes=reader.boolean("unsafe-fixes", False),
         respect_gitignore=reader.boolean("respect-gitignore", True),
         force_exclude=reader.boolean("force-exclude", False),
+        line_length_set="line-length" in table,
         path=path,
         root=os.path.dirname(os.path.abspath(path)),
     )
@@ -137,7 +180,7 @@ KNOWN_KEYS = (
     "select", "extend-select", "ignore", "exclude", "extend-exclude", "per-file-ignores", "jobs",
     "unsafe-fixes", "respect-gitignore", "force-exclude", "client-attribute", "client-getter",
     "module-client-function", "module-close-function", "timeout", "keep-concurrency-cap",
-    "target", "transport", "extra-offload-helpers", "extra-offload-methods",
+    "target", "transport", "extra-offload-helpers", "extra-offload-methods", "line-length",
 )
 
 
@@ -345,6 +388,7 @@ def render_settings(config: Config) -> str:
         ("keep-concurrency-cap", settings.keep_concurrency_cap),
         ("target", settings.target),
         ("transport", settings.transport),
+        ("line-length", settings.line_length),
     ]
     for key, value in values:
         lines.append(f"{key} = {_toml_value(value)}")

@@ -56,6 +56,9 @@ class Settings:
     transport: str = "aiohttp"
     offload_helpers: Tuple[Tuple[str, str], ...] = tuple(DEFAULT_OFFLOAD_HELPERS.items())
     offload_methods: Tuple[str, ...] = DEFAULT_OFFLOAD_METHODS
+    # The project's line length ([tool.ruff] / [tool.black] line-length, else black's and ruff's
+    # 88): rewritten statements longer than this are wrapped.
+    line_length: int = 88
     select: Tuple[str, ...] = ("UFA",)
     ignore: Tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)

@@ -1,10 +1,17 @@
-"""Unified diffs of the fixes (`--diff`), plain or coloured with rich for a terminal."""
+"""Unified diffs of the fixes (`--diff`), plain or coloured with rich for a terminal.
+
+Above a file's `---` header, `#` lines name each unsafe fix in it and why it is unsafe: the diff
+shows the whole migration, and those are the changes `--fix` alone does not make. `patch` and
+`git apply` skip lines before a header, so the diff still applies as it is.
+"""
 from __future__ import annotations
 
 import difflib
 from typing import List
 
 from rich.markup import escape
+
+from unfake_async.codemod.engine.model import FixSafety
 
 
 def render_diff(result, *, color: bool = False) -> List[str]:
@@ -13,6 +20,7 @@ def render_diff(result, *, color: bool = False) -> List[str]:
     for report in result.reports:
         if not report.changed or report.error:
             continue
+        lines += [_note(line, color) for line in unsafe_notes(report)]
         diff = difflib.unified_diff(
             report.original.splitlines(keepends=True),
             report.fixed_source.splitlines(keepends=True),
@@ -28,6 +36,23 @@ def render_diff(result, *, color: bool = False) -> List[str]:
                 continue
             lines.append(_colour(text, color))
     return lines
+
+
+def unsafe_notes(report) -> List[str]:
+    """`#` lines for the unsafe fixes shown in `report`'s diff, with their reasons."""
+    unsafe = [f for f in report.findings if f.fixed and f.fix is FixSafety.UNSAFE]
+    if not unsafe:
+        return []
+    count = f"{len(unsafe)} unsafe fix" + ("es" if len(unsafe) > 1 else "")
+    notes = [f"# {report.path}: {count} below, applied by `--fix --unsafe-fixes` only:"]
+    for finding in unsafe:
+        notes.append(f"#   {finding.line}:{finding.col} {finding.rule_id} unsafe: "
+                     f"{finding.reason or 'may change behaviour'}")
+    return notes
+
+
+def _note(line: str, color: bool) -> str:
+    return f"[yellow]{escape(line)}[/yellow]" if color else line
 
 
 def _colour(line: str, color: bool) -> str:

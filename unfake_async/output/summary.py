@@ -39,9 +39,8 @@ def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
         head = (f"Found {_plural(len(findings), 'finding')} "
                 f"({fixed} fixed, {remaining} remaining)." if findings else "All checks passed!")
     elif result.mode == Mode.DIFF:
-        fixes = sum(1 for f in findings if f.fixed)
-        head = (f"Would fix {_plural(fixes, 'finding')} in {_plural(would_fix, 'file')}."
-                if fixes else "No fixes available.")
+        head = (f"Would fix {_plural(fixed, 'finding')} in {_plural(would_fix, 'file')}."
+                if fixed else "No fixes available.")
     else:
         head = f"Found {_plural(len(findings), 'finding')}." if findings else "All checks passed!"
     lines = [head, "; ".join(scan) + "."]
@@ -53,11 +52,33 @@ def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
         if fixable:
             lines.append(f"[*] {fixable} fixable with --fix"
                          + (" --unsafe-fixes." if unsafe_fixes else "."))
+    if result.mode == Mode.DIFF and fixed:
+        lines.append(_diff_levels(findings, unsafe_fixes=unsafe_fixes))
     held = unsafe_hidden(result, unsafe_fixes=unsafe_fixes)
     if held:
         lines.append(f"{_plural(held, 'unsafe fix', 'unsafe fixes')} held back "
                      "(enable with --unsafe-fixes; review the diff first).")
     return lines
+
+
+def _diff_levels(findings, *, unsafe_fixes: bool) -> str:
+    """Which `--fix` applies which part of the diff."""
+    shown = [f for f in findings if f.fixed]
+    unsafe = sum(1 for f in shown if f.fix is FixSafety.UNSAFE)
+    safe = len(shown) - unsafe
+    if not unsafe:
+        return f"All {_plural(safe, 'fix', 'fixes')} shown are safe: `--fix` applies them."
+    if unsafe_fixes:
+        # On by flag or by config; this run cannot tell which, so both are named.
+        return (f"{safe} safe and {unsafe} unsafe (marked `#` above each file's diff): `--fix` "
+                "applies all of them while unsafe fixes are on (`--unsafe-fixes` or "
+                f"`unsafe-fixes = true`), else only the {safe} safe.")
+    if not safe:
+        return (f"All {_plural(unsafe, 'fix', 'fixes')} shown are unsafe: `--fix --unsafe-fixes` "
+                "applies them, `--fix` alone none (the reasons are marked `#` above each file's diff).")
+    return (f"`--fix` applies the {_plural(safe, 'safe fix', 'safe fixes')}; `--fix --unsafe-fixes` "
+            f"also the {_plural(unsafe, 'unsafe one', 'unsafe ones')} (marked `#` above each "
+            "file's diff, with the reason).")
 
 
 def unsafe_hidden(result, *, unsafe_fixes: bool) -> int:

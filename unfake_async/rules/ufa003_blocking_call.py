@@ -49,7 +49,11 @@ RULE = Rule(
             after="""
                 async def weather(city):
                     try:
-                        r = await _http_client().get("https://wttr.in/" + city, params={"format": "j1"}, timeout=httpx.Timeout(10, pool=None))
+                        r = await _http_client().get(
+                            "https://wttr.in/" + city,
+                            params={"format": "j1"},
+                            timeout=httpx.Timeout(10, pool=None),
+                        )
                         r.raise_for_status()
                     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError):
                         return None

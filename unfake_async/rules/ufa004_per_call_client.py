@@ -55,7 +55,12 @@ RULE = Rule(
             """,
             after="""
                 async def profile(user_id):
-                    r = await _http_client().get(f"https://api.example.com/users/{user_id}", headers={"Accept": "application/json"}, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None))
+                    r = await _http_client().get(
+                        f"https://api.example.com/users/{user_id}",
+                        headers={"Accept": "application/json"},
+                        follow_redirects=False,
+                        timeout=httpx.Timeout(5.0, pool=None),
+                    )
                     return r.json()
             """,
             fix=FixSafety.SAFE,

@@ -61,7 +61,12 @@ RULE = Rule(
             """,
             after="""
                 async def weather(city):
-                    r = await _http_client().get("https://wttr.in/" + city, params={"format": "j1"}, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None))
+                    r = await _http_client().get(
+                        "https://wttr.in/" + city,
+                        params={"format": "j1"},
+                        follow_redirects=False,
+                        timeout=httpx.Timeout(5.0, pool=None),
+                    )
                     r.raise_for_status()
                     return r.json()
             """,

@@ -59,7 +59,9 @@ RULE = Rule(
             after="""
                 async def download(url, path):
                     try:
-                        async with _http_client().stream("GET", url, timeout=httpx.Timeout(30, pool=None)) as r:
+                        async with _http_client().stream(
+                            "GET", url, timeout=httpx.Timeout(30, pool=None)
+                        ) as r:
                             r.raise_for_status()
                             with open(path, "wb") as f:
                                 async for chunk in r.aiter_bytes(8192):

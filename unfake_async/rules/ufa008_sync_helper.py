@@ -59,7 +59,9 @@ RULE = Rule(
             """,
             after="""
                 async def _fetch_user(uid):
-                    r = await _http_client().get(f"https://api.example.com/users/{uid}", timeout=httpx.Timeout(10, pool=None))
+                    r = await _http_client().get(
+                        f"https://api.example.com/users/{uid}", timeout=httpx.Timeout(10, pool=None)
+                    )
                     return r.json()
 
 

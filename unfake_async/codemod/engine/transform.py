@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 import libcst
 
-from unfake_async.codemod.engine import suppression
+from unfake_async.codemod.engine import layout, suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice, holds_coroutine_call
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
@@ -63,6 +63,10 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         if outcome.fixed_source is not None:
             code = outcome.fixed_source
     findings.sort(key=Finding.sort_key)
+    if code != source:
+        parsed = original.module if original.line_numbers is None else None
+        code = layout.finish(source, code, line_length=settings.line_length, path=path,
+                             original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None)
 
 

@@ -7,7 +7,7 @@ reason (the fix may change behaviour), always with the reason in words.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -147,8 +147,16 @@ def _form_dict(node: cst.Dict, what: str, call: HttpxCall) -> cst.Dict:
 
 def _timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
     """requests never waits for a pool slot; keep it so under httpx (no PoolTimeout)."""
-    if _is_none(value) or isinstance(value, cst.Tuple):
-        return value  # a (connect, read) tuple already leaves write and pool unbounded in httpx
+    if _is_none(value):
+        return value
+    if isinstance(value, cst.Tuple) and len(value.elements) == 2 and not any(
+            isinstance(element, cst.StarredElement) for element in value.elements):
+        # requests' (connect, read): write and pool stay unbounded. httpx takes a 2-tuple at run
+        # time too, but types `timeout=` as a 4-tuple: spelt out, mypy accepts it.
+        connect, read = (_code(element.value) for element in value.elements)
+        return cst.parse_expression(f"{target}.Timeout(None, connect={connect}, read={read})")
+    if isinstance(value, cst.Tuple):
+        return value
     return cst.parse_expression(f"{target}.Timeout({_code(value)}, pool=None)")
 
 
@@ -176,8 +184,27 @@ def map_auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str = "
     return _auth(value, call, lookup, target)
 
 
-def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxCall:
-    """Translate one requests call into the httpx call that behaves the same."""
+def text_parameters(function: Optional[cst.FunctionDef]) -> FrozenSet[str]:
+    """Parameters of `function` annotated `str` or `bytes` that its body never rebinds."""
+    if function is None:
+        return frozenset()
+    params = function.params
+    annotated = {
+        param.name.value for param in (*params.posonly_params, *params.params, *params.kwonly_params)
+        if param.annotation is not None and m.matches(param.annotation.annotation, m.Name("str") | m.Name("bytes"))
+    }
+    rebound = {
+        name for name in annotated
+        if m.findall(function.body, m.AssignTarget(target=m.Name(name)) | m.AugAssign(target=m.Name(name))
+                     | m.For(target=m.Name(name)) | m.NamedExpr(target=m.Name(name)))
+    }
+    return frozenset(annotated - rebound)
+
+
+def map_arguments(request: RequestCall, lookup, target: str = "httpx",
+                  text_names: FrozenSet[str] = frozenset()) -> HttpxCall:
+    """Translate one requests call into the httpx call that behaves the same. `text_names`:
+    names known to hold str or bytes (see `text_parameters`), sent as httpx's `content=`."""
     signatures = MODULE_SIGNATURES if request.receiver.is_module else SESSION_SIGNATURES
     positional_names = signatures.get(request.method, ("url",))
     call = HttpxCall(method=request.method, args=[])
@@ -253,6 +280,12 @@ def map_arguments(request: RequestCall, lookup, target: str = "httpx") -> HttpxC
             if _is_none(value):
                 continue
             if _is_text_like(value):
+                kwargs.append(("content", value))
+            elif isinstance(value, cst.Name) and value.value in text_names:
+                call.unsafe.append(
+                    f"data={value.value} is sent as content= because it is annotated str/bytes: "
+                    "a dict passed there despite the annotation would now fail"
+                )
                 kwargs.append(("content", value))
             elif isinstance(value, cst.Dict):
                 kwargs.append(("data", _form_dict(value, "data", call)))

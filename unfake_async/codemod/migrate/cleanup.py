@@ -38,7 +38,7 @@ def placeholder_statement() -> cst.SimpleStatementLine:
         body=[cst.Pass()],
         trailing_whitespace=cst.TrailingWhitespace(
             whitespace=cst.SimpleWhitespace("  "),
-            comment=cst.Comment("# the thread pool/session is gone; the HTTP client closes with aclose()"),
+            comment=cst.Comment("# the pool/session is gone: the HTTP client closes with aclose()"),
         ),
     )
 

@@ -81,11 +81,18 @@ def factory_code(settings: Settings) -> str:
     body = "".join(f"\n        {option}" for option in options)
     return helpers + f'''
 
-def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX_CONNECTIONS}, **options) -> {httpx}.AsyncClient:
-    """An {httpx}.AsyncClient that behaves like requests (redirects, timeouts, cookies, proxies)."""
+def {FACTORY}(
+    *,
+    keep_cookies: bool = False,
+    max_connections: int = {DEFAULT_MAX_CONNECTIONS},
+    **options,
+) -> {httpx}.AsyncClient:
+    """An {httpx}.AsyncClient that behaves like requests: redirects, timeouts,
+    cookies and proxies."""
     if not keep_cookies:
-        # requests.get() uses a throwaway Session: no cookie survives between calls.
-        options["cookies"] = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # requests.get() uses a throwaway Session: no cookie survives a call.
+        no_cookies = http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        options["cookies"] = http.cookiejar.CookieJar(no_cookies)
 {transport}    return {httpx}.AsyncClient({body}
         **options,
     )
@@ -98,8 +105,9 @@ def {FACTORY}(*, keep_cookies: bool = False, max_connections: int = {DEFAULT_MAX
 POOLED_TRANSPORT_CODE = '''
 
 class _PooledTransport({httpx}.AsyncBaseTransport):
-    """Spreads requests over small connection pools, each behind a semaphore: a request beyond a
-    pool's size waits on the semaphore (cheap) instead of inside the pool (slow, and it times out)."""
+    """Spreads requests over small connection pools, each behind a semaphore: a
+    request beyond a pool's size waits on the semaphore (cheap) instead of
+    inside the pool (slow, and it times out)."""
 
     def __init__(self, max_connections: int, pool_size: int = {pool_size}) -> None:
         tls = {httpx}.create_ssl_context()  # one CA bundle load for all pools
@@ -112,8 +120,12 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
             max_connections -= size
         self._busy = [0] * len(self._pools)
 
-    async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
-        # The least busy pool: one-at-a-time requests reuse one connection, concurrent ones spread.
+    async def handle_async_request(
+        self,
+        request: {httpx}.Request,
+    ) -> {httpx}.Response:
+        # The least busy pool: one request at a time reuses one connection,
+        # concurrent requests spread over the pools.
         index = min(range(len(self._pools)), key=self._busy.__getitem__)
         pool, slots = self._pools[index]
         self._busy[index] += 1
@@ -131,7 +143,11 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
         except BaseException:
             self._release(index)
             raise
-        response.stream = _SlotReleasingStream(response.stream, lambda: self._release(index))
+        stream = response.stream
+        if isinstance(stream, {httpx}.AsyncByteStream):  # always, from an async pool
+            response.stream = _SlotReleasingStream(stream, lambda: self._release(index))
+        else:
+            self._release(index)
         return response
 
     def _release(self, index: int) -> None:
@@ -144,7 +160,7 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
 
 
 class _SlotReleasingStream({httpx}.AsyncByteStream):
-    """Gives the pool slot back once the response is closed (read in full or not)."""
+    """Gives the pool slot back once the response is closed (read or not)."""
 
     def __init__(self, stream: {httpx}.AsyncByteStream, release) -> None:
         self._stream = stream
@@ -173,15 +189,19 @@ class _SlotReleasingStream({httpx}.AsyncByteStream):
 AIOHTTP_TRANSPORT_CODE = """
 
 class _AiohttpTransport({httpx}.AsyncBaseTransport):
-    \"\"\"Sends {httpx}'s requests over aiohttp's connection pool (C parser, cheap to queue on). At most
-    `max_connections` requests at once; the others wait on a semaphore, never fail for it.\"\"\"
+    \"\"\"Sends {httpx}'s requests over aiohttp's connection pool (C parser,
+    cheap to queue on). At most `max_connections` requests at once; the
+    others wait on a semaphore, never fail for it.\"\"\"
 
     def __init__(self, max_connections: int) -> None:
-        self._tls = {httpx}.create_ssl_context()  # httpx's trust store and TLS defaults
+        self._tls = {httpx}.create_ssl_context()  # httpx's trust store
         self._slots = asyncio.Semaphore(max_connections)
         self._session: "aiohttp.ClientSession | None" = None
 
-    async def handle_async_request(self, request: {httpx}.Request) -> {httpx}.Response:
+    async def handle_async_request(
+        self,
+        request: {httpx}.Request,
+    ) -> {httpx}.Response:
         timeout = request.extensions.get("timeout", {{}})
         if timeout.get("pool") is None:
             await self._slots.acquire()
@@ -189,26 +209,33 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
             try:
                 await asyncio.wait_for(self._slots.acquire(), timeout["pool"])
             except asyncio.TimeoutError:
-                raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+                raise {httpx}.PoolTimeout(
+                    "no connection free in time",
+                    request=request,
+                ) from None
         headers = request.headers.multi_items()
+        body: object
         try:
             body = request.content or None
-        except {httpx}.RequestNotRead:  # a streamed body: aiohttp sends it chunked itself
+        except {httpx}.RequestNotRead:  # streamed: aiohttp sends it chunked
             body = request.stream
-            headers = [(name, value) for name, value in headers if name.lower() != "transfer-encoding"]
+            headers = [
+                (name, value)
+                for name, value in headers
+                if name.lower() != "transfer-encoding"
+            ]
         try:
-            if self._session is None:
-                self._session = aiohttp.ClientSession(
-                    connector=_QuietConnector(limit=0, ssl=self._tls),  # the semaphore limits
-                    cookie_jar=aiohttp.DummyCookieJar(),  # the {httpx} client keeps the cookies
-                    auto_decompress=False,  # {httpx} decodes
-                    timeout=aiohttp.ClientTimeout(),  # per request, below
-                    skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-                )
-            response = await self._session.request(
-                request.method, str(request.url), headers=headers, data=body, allow_redirects=False,
+            response = await self._open_session().request(
+                request.method,
+                str(request.url),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
                 server_hostname=request.extensions.get("sni_hostname"),
-                timeout=aiohttp.ClientTimeout(sock_connect=timeout.get("connect"), sock_read=timeout.get("read")),
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
             )
         except aiohttp.ClientError as exc:
             self._slots.release()
@@ -216,35 +243,60 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
         except BaseException:
             self._slots.release()
             raise
+        reason = (response.reason or "").encode()
         return {httpx}.Response(
             response.status,
             headers=response.raw_headers,
             stream=_AiohttpStream(response, request, self._slots),
-            extensions={{"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()}},
+            extensions={{"http_version": b"HTTP/1.1", "reason_phrase": reason}},
         )
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                # The semaphore limits, the {httpx} client keeps the cookies and
+                # decodes; timeouts are set per request.
+                connector=_QuietConnector(limit=0, ssl=self._tls),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                timeout=aiohttp.ClientTimeout(),
+                skip_auto_headers=(
+                    "Accept",
+                    "Accept-Encoding",
+                    "User-Agent",
+                    "Content-Type",
+                ),
+            )
+        return self._session
 
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
 
     def __del__(self) -> None:
-        # Collected without aclose(): go quietly, as httpx's own transport does (aiohttp logs
-        # "Unclosed client session" at exit, and most programs never close a shared client).
+        # Collected without aclose(): go quietly, as httpx's own transport
+        # does (aiohttp logs "Unclosed client session" at exit, and most
+        # programs never close a shared client).
         if self._session is not None:
             self._session.detach()
 
 
 class _QuietConnector(aiohttp.TCPConnector):
-    \"\"\"aiohttp's connector without its "Unclosed connector" log (see _AiohttpTransport.__del__).\"\"\"
+    \"\"\"aiohttp's connector without its "Unclosed connector" log.\"\"\"
 
-    def __del__(self, *args) -> None:
+    def __del__(self, *args: object) -> None:
         pass
 
 
 class _AiohttpStream({httpx}.AsyncByteStream):
-    \"\"\"The response body; closing it gives the connection and the slot back.\"\"\"
+    \"\"\"The response body; closing it gives the connection and slot back.\"\"\"
 
-    def __init__(self, response: aiohttp.ClientResponse, request: {httpx}.Request, slots: asyncio.Semaphore) -> None:
+    def __init__(
+        self,
+        response: aiohttp.ClientResponse,
+        request: {httpx}.Request,
+        slots: asyncio.Semaphore,
+    ) -> None:
         self._response = response
         self._request = request
         self._slots: "asyncio.Semaphore | None" = slots
@@ -257,26 +309,34 @@ class _AiohttpStream({httpx}.AsyncByteStream):
             raise _httpx_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
-        if self._slots is not None:
-            self._slots, slots = None, self._slots
-            self._response.release()  # closes the connection if the body was not read to the end
+        slots = self._slots
+        if slots is not None:
+            self._slots = None
+            # Closes the connection if the body was not read to the end.
+            self._response.release()
             slots.release()
 
 
-def _httpx_error(error: aiohttp.ClientError, request: {httpx}.Request) -> {httpx}.TransportError:
-    \"\"\"The exception httpx's own transport raises where aiohttp raised `error`.\"\"\"
+def _httpx_error(
+    error: aiohttp.ClientError,
+    request: {httpx}.Request,
+) -> {httpx}.TransportError:
+    \"\"\"What httpx's own transport raises where aiohttp raised `error`.\"\"\"
     for aiohttp_error, httpx_error in (
-        (aiohttp.ClientConnectorError, {httpx}.ConnectError),  # refused, DNS, TLS verification
+        # refused, DNS, TLS verification
+        (aiohttp.ClientConnectorError, {httpx}.ConnectError),
         (aiohttp.ConnectionTimeoutError, {httpx}.ConnectTimeout),
         (aiohttp.ServerTimeoutError, {httpx}.ReadTimeout),
         (aiohttp.ServerDisconnectedError, {httpx}.RemoteProtocolError),
-        (aiohttp.ClientPayloadError, {httpx}.RemoteProtocolError),  # the body ended early
-        (aiohttp.ClientResponseError, {httpx}.RemoteProtocolError),  # not HTTP
+        # the body ended early; not HTTP
+        (aiohttp.ClientPayloadError, {httpx}.RemoteProtocolError),
+        (aiohttp.ClientResponseError, {httpx}.RemoteProtocolError),
         (aiohttp.InvalidURL, {httpx}.UnsupportedProtocol),
         (aiohttp.ClientOSError, {httpx}.ReadError),  # reset by peer
     ):
         if isinstance(error, aiohttp_error):
-            return httpx_error(str(error) or type(error).__name__, request=request)
+            message = str(error) or type(error).__name__
+            return httpx_error(message, request=request)
     return {httpx}.TransportError(str(error), request=request)
 """
 
@@ -292,7 +352,8 @@ def module_client_code(settings: Settings, max_connections: Optional[str] = None
     registry = f"_{getter.lstrip('_').upper()}S"
     build = factory_call(settings, max_connections=max_connections)
     return f'''
-# One {httpx}.AsyncClient per running event loop: a client must not outlive the loop it was used on.
+# One {httpx}.AsyncClient per running event loop: a client must not outlive
+# the loop it was used on.
 {registry}: "dict[asyncio.AbstractEventLoop, {httpx}.AsyncClient]" = {{}}
 
 
@@ -308,7 +369,7 @@ def {getter}() -> {httpx}.AsyncClient:
 
 
 async def {closer}() -> None:
-    """Close the running event loop's shared HTTP client (call it on shutdown)."""
+    """Close the running event loop's shared HTTP client (on shutdown)."""
     client = {registry}.pop(asyncio.get_running_loop(), None)
     if client is not None:
         await client.aclose()
@@ -322,7 +383,7 @@ def class_getter_code(settings: Settings, *, keep_cookies: bool = False, max_con
     build = factory_call(settings, keep_cookies=keep_cookies, max_connections=max_connections, options=options)
     return f'''
 def {getter}(self) -> {httpx}.AsyncClient:
-    """The shared HTTP client, created on first use in the running event loop."""
+    """The shared HTTP client, created on first use in the running loop."""
     loop = asyncio.get_running_loop()
     if self.{attribute} is None or self.{attribute}_loop is not loop:
         self.{attribute} = {build}

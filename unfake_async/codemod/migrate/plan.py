@@ -17,7 +17,12 @@ from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.names import resolved
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.migrate import exceptions
-from unfake_async.codemod.migrate.arguments import HttpxCall, map_arguments, map_auth
+from unfake_async.codemod.migrate.arguments import (
+    HttpxCall,
+    map_arguments,
+    map_auth,
+    text_parameters,
+)
 from unfake_async.codemod.migrate.executor_cap import executor_cap
 from unfake_async.codemod.migrate.session_attribute import (
     SessionAttributeMigration,
@@ -89,7 +94,8 @@ class Planner:
 
     def plan(self, site: Site) -> SitePlan:
         plan = SitePlan(site)
-        plan.call = map_arguments(site.request, self.qualified, self.settings.target)
+        plan.call = map_arguments(site.request, self.qualified, self.settings.target,
+                                  text_parameters(site.function))
         site.blockers.extend(plan.call.blockers)
         site.unsafe.extend(plan.call.unsafe)
         site.notes.extend(plan.call.notes)

@@ -13,6 +13,7 @@ import libcst.matchers as m
 
 from unfake_async.codemod.analysis.async_scope import in_place_of
 from unfake_async.codemod.analysis.names import code as _code
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.migrate import cleanup, exceptions
 from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.plan import SitePlan
@@ -32,7 +33,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
     """The expression that takes the place of the site's node."""
     site = plan.site
     func = cst.Attribute(value=client_expression(plan, settings), attr=cst.Name(plan.call.method))
-    call = cst.Call(func=func, args=plan.call.args)
+    call = cst.Call(func=func, args=one_line_arguments(plan.call.args))
     if not site.awaited:
         return cst.parse_expression(f"asyncio.ensure_future({_code(call)})")
     awaited = cst.Await(expression=call)
@@ -218,7 +219,14 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connection
             f"{settings.client_attribute} = None\n{settings.client_attribute}_loop = None\n"
         )
         docstring = 1 if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])) else 0
-        body = body[:docstring] + plain + body[docstring:]
+        # Blank lines as black and ruff format want them: after a class docstring, before a def.
+        if docstring:
+            plain[0] = plain[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+        rest = body[docstring:]
+        if rest and isinstance(rest[0], (cst.FunctionDef, cst.ClassDef)) and not any(
+                line.comment is None for line in rest[0].leading_lines):
+            rest[0] = rest[0].with_changes(leading_lines=[cst.EmptyLine(indent=False)] + list(rest[0].leading_lines))
+        body = body[:docstring] + plain + rest
     new_members: List[cst.BaseStatement] = []
     new_members += client_code.parse_statements(
         client_code.class_getter_code(

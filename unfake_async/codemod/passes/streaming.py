@@ -25,6 +25,7 @@ from unfake_async.codemod.analysis.names import resolved
 from unfake_async.codemod.analysis.sites import RequestCall, Site
 from unfake_async.codemod.analysis.stream_sites import is_stream_site, stream_argument
 from unfake_async.codemod.analysis.stream_usage import StreamPlan, UsagePlanner
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup, exceptions
@@ -103,7 +104,7 @@ class _Planner:
             args.insert(0, cst.Arg(cst.SimpleString(f'"{call.method.upper()}"'),
                                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
         client = client_expression(self.settings, self.in_class_method(site))
-        stream.stream_call = cst.Call(func=cst.Attribute(client, cst.Name("stream")), args=args)
+        stream.stream_call = cst.Call(func=cst.Attribute(client, cst.Name("stream")), args=one_line_arguments(args))
         self._tries(stream)
         return stream
 

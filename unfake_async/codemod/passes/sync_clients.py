@@ -30,6 +30,7 @@ import libcst.matchers as m
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.bindings import Binding, BindingResolver
 from unfake_async.codemod.analysis.names import code
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients
@@ -324,7 +325,7 @@ class _Rewrite:
                 # httpx's module functions time out after 5 s; never waiting for a pool slot, like them.
                 args.append(_keyword("timeout", f"{lib}.Timeout(5.0, pool=None)"))
             args = _fix_commas(args)
-            call = cst.Call(func=cst.Attribute(value=client, attr=cst.Name(hit.method)), args=args)
+            call = cst.Call(func=cst.Attribute(value=client, attr=cst.Name(hit.method)), args=one_line_arguments(args))
             if hit.stream is not None:
                 return call  # the context manager of the `async with`
             return awaited(original, call, self.view.parents)

@@ -22,6 +22,7 @@ from libcst.metadata import PositionProvider, ScopeProvider
 from unfake_async.codemod.analysis import names
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.names import code
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.engine.model import FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup
@@ -360,7 +361,7 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
 
 
 def _edit_use(use: Use, view: ModuleView, edits: Dict[cst.CSTNode, Callable]) -> None:
-    call = cst.Call(func=use.func, args=_without_trailing_comma(use.args))
+    call = cst.Call(func=use.func, args=one_line_arguments(use.args))
     parent = view.parents.get(use.call)
     if use.kind == "direct":
         original = use.call
@@ -383,7 +384,3 @@ def _with_commas(args: List[cst.Arg]) -> List[cst.Arg]:
     return fixed
 
 
-def _without_trailing_comma(args: List[cst.Arg]) -> List[cst.Arg]:
-    if args and args[-1].comma is not cst.MaybeSentinel.DEFAULT:
-        return args[:-1] + [args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-    return args

@@ -1,0 +1,272 @@
+"""The last step of a rewrite (codemod/engine/layout): imports and long lines, on small texts.
+
+The fixtures prove the whole (tests/test_output_checks.py runs ruff, black and mypy over them);
+these pin each rule down on its own, with the tools' verdict where one is installed."""
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import libcst as cst
+import pytest
+
+from unfake_async.codemod import FixLevel, analyze_source
+from unfake_async.codemod.engine.layout import finish
+from unfake_async.codemod.engine.layout.wrap import one_line_arguments
+from unfake_async.config import load_config, project_line_length
+from unfake_async.settings import Settings
+
+BIN = pathlib.Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    found = str(path) if path.exists() else shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+def _accepted_by(formatter: str, code: str, tmp_path, line_length: int = 88) -> bool:
+    target = tmp_path / "module.py"
+    target.write_text(code)
+    if formatter == "black":
+        command = [_tool("black"), "-q", "--check", "-l", str(line_length), str(target)]
+    else:
+        command = [_tool("ruff"), "format", "--isolated", "--no-cache", "--check",
+                   "--line-length", str(line_length), str(target)]
+    return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+
+
+def _ruff_findings(code: str, tmp_path, line_length: int = 88) -> list:
+    target = tmp_path / "module.py"
+    target.write_text(code)
+    done = subprocess.run(
+        [_tool("ruff"), "check", "--isolated", "--no-cache", "--select", "E,F,I,W", "--line-length",
+         str(line_length), "--output-format", "concise", "--exit-zero", str(target)],
+        capture_output=True, text=True, timeout=60)
+    return [line.split(": ", 1)[1] for line in done.stdout.splitlines() if ": " in line and "module.py" in line]
+
+
+# -- imports --------------------------------------------------------------------------------------
+
+
+def test_an_import_whose_last_use_went_is_removed_dotted_or_from():
+    original = textwrap.dedent("""\
+        import anyio.to_thread
+        import requests.api
+        from asgiref.sync import sync_to_async
+
+        async def f(u):
+            await anyio.to_thread.run_sync(g)
+            await sync_to_async(g)()
+            return requests.api.get(u)
+        """)
+    rewritten = textwrap.dedent("""\
+        import anyio.to_thread
+        import requests.api
+        from asgiref.sync import sync_to_async
+
+        async def f(u):
+            return await client().get(u)
+        """)
+    assert finish(original, rewritten, line_length=88).startswith("async def f(u):")
+
+
+def test_an_import_unused_before_and_one_still_used_stay():
+    original = "import os\nimport json\n\n\ndef f():\n    return json.dumps(1) + requests.get(1)\n"
+    rewritten = "import os\nimport json\n\n\ndef f():\n    return json.dumps(1)\n"
+    assert finish(original, rewritten, line_length=88) == rewritten
+
+
+def test_an_added_import_the_module_already_has_further_down_is_dropped():
+    # LibCST's AddImportsVisitor adds `import asyncio` at the top when the module's own comes
+    # later (after code): ruff F811 on real code.
+    original = "import requests\n\nTIMEOUT = 5\nimport asyncio\n\n\nasync def f():\n    requests.get(1)\n"
+    rewritten = "import asyncio\nimport requests\n\nTIMEOUT = 5\nimport asyncio\n\n\nasync def f():\n    await g()\n"
+    out = finish(original, rewritten, line_length=88)
+    assert out.count("import asyncio") == 1 and "TIMEOUT = 5\nimport asyncio" in out
+
+
+def test_new_imports_go_to_their_isort_section_of_a_sorted_block(tmp_path):
+    original = textwrap.dedent('''\
+        """Doc."""
+
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        import requests
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        async def f(u):
+            return requests.get(u)
+        ''')
+    rewritten = textwrap.dedent('''\
+        """Doc."""
+        import asyncio
+        import httpx
+        import urllib.request
+        import http.cookiejar
+
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        async def f(u):
+            return (asyncio, httpx, urllib.request, http.cookiejar)
+        ''')
+    out = finish(original, rewritten, line_length=88)
+    assert out.startswith(textwrap.dedent('''\
+        """Doc."""
+
+        import asyncio
+        import http.cookiejar
+        import urllib.request
+
+        import httpx
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        '''))
+    assert _ruff_findings(out, tmp_path) == []
+
+
+def test_a_block_in_another_order_is_the_projects_choice_and_is_not_resorted():
+    original = "import requests\nimport asyncio\n\n\nasync def f():\n    requests.get(1)\n"
+    rewritten = "import asyncio\nimport httpx\n\n\nasync def f():\n    await httpx.get(1)\n"
+    assert finish(original, rewritten, line_length=88) == rewritten
+
+
+def test_first_party_is_what_the_project_root_holds(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "mypkg").mkdir()
+    path = tmp_path / "mypkg" / "mod.py"
+    original = "import requests\n\nfrom mypkg import util\n\n\nasync def f():\n    requests.get(util)\n"
+    rewritten = "from mypkg import util\nimport httpx\n\n\nasync def f():\n    await httpx.get(util)\n"
+    out = finish(original, rewritten, line_length=88, path=str(path))
+    assert out.startswith("import httpx\n\nfrom mypkg import util\n\n\nasync def")
+
+
+# -- long lines -------------------------------------------------------------------------------
+
+
+CALL = "await _http_client().get(url, follow_redirects=False, timeout=httpx.Timeout(5.0, pool=None))"
+
+
+@pytest.mark.parametrize("statement", [
+    f"r = {CALL}",
+    f"return ({CALL}).status_code",
+    f"return [({CALL}).status_code for url in urls]",
+    "r = await _http_client().post(f'{API}/users', json={'a': 1}, headers={'Accept': 'json'}, "
+    "follow_redirects=False, timeout=httpx.Timeout(10, pool=None))",
+    "async with _http_client().stream('GET', url, follow_redirects=False, timeout=httpx.Timeout(5)) as r:\n"
+    "        pass",
+])
+@pytest.mark.parametrize("formatter", ["black", "ruff format"])
+def test_a_long_new_line_is_split_as_the_formatters_split_it(statement, formatter, tmp_path):
+    statement = statement.replace("'", '"')
+    original = "async def f(url, urls):\n    pass\n"
+    rewritten = f"async def f(url, urls):\n    {statement}\n"
+    out = finish(original, rewritten, line_length=88)
+    assert all(len(line) <= 88 for line in out.splitlines())
+    assert cst.parse_module(out).code == out
+    compile(out, "<out>", "exec")
+    assert _accepted_by(formatter, out, tmp_path), out
+
+
+def test_a_long_line_the_user_wrote_is_left_alone():
+    long_line = "x = " + " + ".join(["value"] * 30)
+    original = f"{long_line}\nrequests.get(x)\n"
+    rewritten = f"{long_line}\nawait c.get(x)\n"
+    assert finish(original, rewritten, line_length=88) == rewritten
+
+
+def test_arguments_moved_into_a_new_call_lose_their_hanging_indent():
+    call = cst.parse_expression("partial(requests.post, url,\n            json=item,\n    timeout=10,\n)")
+    args = one_line_arguments(call.args[1:])
+    assert cst.Module(body=[]).code_for_node(cst.Call(func=cst.Name("post"), args=args)) == \
+        "post(url, json=item, timeout=10)"
+
+
+def test_a_comment_between_arguments_keeps_their_layout():
+    call = cst.parse_expression("f(url,  # the base\n  timeout=10)")
+    assert one_line_arguments(call.args) == list(call.args)
+
+
+def test_the_migration_of_a_black_formatted_module_is_black_formatted(tmp_path):
+    before = textwrap.dedent('''\
+        import asyncio
+        import functools
+
+        import requests
+
+
+        async def create_item(api, token, item):
+            loop = asyncio.get_running_loop()
+            r = await loop.run_in_executor(
+                None,
+                functools.partial(
+                    requests.post,
+                    f"{api}/items",
+                    json=item,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                ),
+            )
+            return r.json()["id"]
+        ''')
+    assert _accepted_by("black", before, tmp_path)
+    after = analyze_source(before, settings=Settings(line_length=88), fix_level=FixLevel.UNSAFE).fixed_source
+    assert _accepted_by("black", after, tmp_path)
+    assert _accepted_by("ruff format", after, tmp_path)
+    assert _ruff_findings(after, tmp_path) == []
+
+
+# -- the line length ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("pyproject.toml", "[tool.ruff]\nline-length = 120\n", 120),
+    ("pyproject.toml", "[tool.black]\nline-length = 79\n", 79),
+    ("pyproject.toml", "[tool.ruff]\nline-length = 100\n[tool.black]\nline-length = 79\n", 100),
+    ("ruff.toml", "line-length = 110\n", 110),
+    (".ruff.toml", "line-length = 99\n", 99),
+    ("pyproject.toml", "[tool.ruff.lint]\nselect = ['E']\n", None),
+])
+def test_the_line_length_is_the_formatters(tmp_path, name, text, expected):
+    (tmp_path / name).write_text(text)
+    (tmp_path / "src").mkdir()
+    assert project_line_length(str(tmp_path / "src")) == expected
+    assert load_config([str(tmp_path / "src")]).settings.line_length == (expected or 88)
+
+
+def test_line_length_in_the_tools_own_table_wins(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.ruff]\nline-length = 120\n[tool.unfake-async]\nline-length = 72\n")
+    assert load_config([str(tmp_path)]).settings.line_length == 72
+
+
+def test_the_rewrite_wraps_at_the_configured_length():
+    source = textwrap.dedent("""\
+        import requests
+
+
+        async def fetch(url):
+            return requests.get(url, params={"query": "something"}, timeout=30).json()
+        """)
+    outputs = {}
+    for length in (79, 120):
+        out = analyze_source(source, settings=Settings(line_length=length), fix_level=FixLevel.UNSAFE)
+        assert all(len(line) <= length for line in out.fixed_source.splitlines())
+        outputs[length] = out.fixed_source
+    # 120 columns hold the arguments on one line; 79 need one argument per line.
+    assert '            httpx.URL(url).copy_merge_params({"query": "something"}),\n' in outputs[79]
+    assert ('            httpx.URL(url).copy_merge_params({"query": "something"}), '
+            'timeout=httpx.Timeout(30, pool=None)\n') in outputs[120]

@@ -1,0 +1,155 @@
+"""The code the migration writes passes the checks the project already runs.
+
+Over every fixture, `after.py` (the tool's exact output) gets no finding from ruff (E, F, I, W at
+the line length the tool read for the fixtures: this repository's `[tool.ruff]`), no mypy error
+that `before.py` does not have, and is accepted by `ruff format --check` and `black --check`
+wherever `before.py` is. Half the fixtures are not black-formatted, so the formatter tests also
+run on every fixture's `before.py` as black formats it, migrated by the tool: a project that uses
+black or ruff format keeps a formatted file. The tools run once over all files (copied under
+unique names into a temporary directory, so that mypy sees distinct modules), not per fixture.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.fixture_settings import fixture_settings
+from unfake_async.codemod import FixLevel, analyze_source
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "before.py").exists())
+LINE_LENGTH = fixture_settings(FIXTURES / CASES[0]).line_length
+BIN = pathlib.Path(sys.executable).parent
+# Fewer formatter-clean inputs than this and the format tests would prove little.
+MIN_FORMATTED_INPUTS = 20
+
+
+def _tool(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+        return found
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory) -> pathlib.Path:
+    folder = tmp_path_factory.mktemp("fixture_copies")
+    for case in CASES:
+        assert fixture_settings(FIXTURES / case).line_length == LINE_LENGTH
+        for side in ("before", "after"):
+            shutil.copy(FIXTURES / case / f"{side}.py", folder / f"{case}__{side}.py")
+    return folder
+
+
+def _by_case(paths) -> dict:
+    counts: dict = collections.defaultdict(collections.Counter)
+    for path, code in paths:
+        case, side = pathlib.Path(path).stem.rsplit("__", 1)
+        counts[(case, side)][code] += 1
+    return counts
+
+
+def _new(counts: dict) -> dict:
+    """Per case, the codes `after` has more of than `before`."""
+    new = {}
+    for case in CASES:
+        extra = counts[(case, "after")] - counts[(case, "before")]
+        if extra:
+            new[case] = dict(extra)
+    return new
+
+
+def test_ruff_finds_nothing_new_in_migrated_code(copies):
+    done = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", "--isolated", "--line-length", str(LINE_LENGTH),
+         "--select", "E,F,I,W", "--exit-zero", "--output-format", "json", "."],
+        cwd=copies, capture_output=True, text=True, timeout=120,
+    )
+    findings = json.loads(done.stdout)
+    counts = _by_case((f["filename"], f["code"]) for f in findings)
+    assert _new(counts) == {}
+
+
+@pytest.fixture(scope="module")
+def formatted(tmp_path_factory) -> pathlib.Path:
+    """Each fixture's before.py as black formats it, and the tool's migration of that."""
+    folder = tmp_path_factory.mktemp("formatted_inputs")
+    for case in CASES:
+        shutil.copy(FIXTURES / case / "before.py", folder / f"{case}__before.py")
+    done = subprocess.run([_tool("black"), "-q", "--line-length", str(LINE_LENGTH), "."], cwd=folder,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for case in CASES:
+        before = (folder / f"{case}__before.py").read_text()
+        if before == (FIXTURES / case / "before.py").read_text():
+            # black left it as it was: its migration is the fixture's after.py (test_fixtures.py)
+            shutil.copy(FIXTURES / case / "after.py", folder / f"{case}__after.py")
+            continue
+        result = analyze_source(before, path=str(FIXTURES / case / "before.py"),
+                                settings=fixture_settings(FIXTURES / case), fix_level=FixLevel.UNSAFE)
+        (folder / f"{case}__after.py").write_text(result.fixed_source or before)
+    return folder
+
+
+def _unformatted(command, copies, pattern: str) -> set:
+    done = subprocess.run(command + ["."], cwd=copies, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    output = done.stdout + done.stderr
+    names = {pathlib.Path(name).stem for name in re.findall(pattern, output, flags=re.MULTILINE)}
+    # The formatter's own count: the names above were all found (its output format may change).
+    counted = re.search(r"(\d+) files? would be reformatted", output)
+    assert len(names) == (int(counted.group(1)) if counted else 0), output[-2000:]
+    return names
+
+
+def _formatter(name: str):
+    if name == "black":
+        return [_tool("black"), "--check", "--line-length", str(LINE_LENGTH)], r"^would reformat (.+\.py)$"
+    return ([_tool("ruff"), "format", "--check", "--no-cache", "--isolated", "--line-length", str(LINE_LENGTH)],
+            # ruff < 0.9: "Would reformat: path"; later: a diagnostic pointing at "--> path:line:col"
+            r"^(?:Would reformat: |\s*--> )(.+?\.py)(?::\d+:\d+)?$")
+
+
+@pytest.mark.parametrize("formatter", ["ruff format", "black"])
+@pytest.mark.parametrize("inputs", ["fixtures", "black-formatted fixtures"])
+def test_formatter_accepts_migrated_code_it_accepted_before(request, formatter, inputs):
+    folder = request.getfixturevalue("copies" if inputs == "fixtures" else "formatted")
+    command, pattern = _formatter(formatter)
+    unformatted = _unformatted(command, folder, pattern)
+    clean_before = [case for case in CASES if f"{case}__before" not in unformatted]
+    assert len(clean_before) >= MIN_FORMATTED_INPUTS
+    if inputs != "fixtures":
+        assert len(clean_before) == len(CASES)
+    assert sorted(case for case in clean_before if f"{case}__after" in unformatted) == []
+
+
+def test_ruff_finds_nothing_new_in_migrated_formatted_code(formatted):
+    done = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", "--isolated", "--line-length", str(LINE_LENGTH),
+         "--select", "E,F,I,W", "--exit-zero", "--output-format", "json", "."],
+        cwd=formatted, capture_output=True, text=True, timeout=120,
+    )
+    counts = _by_case((f["filename"], f["code"]) for f in json.loads(done.stdout))
+    assert _new(counts) == {}
+
+
+def test_mypy_finds_no_new_error_in_migrated_code(copies):
+    done = subprocess.run(
+        [_tool("mypy"), "--ignore-missing-imports", "--check-untyped-defs", "--no-error-summary",
+         "--cache-dir", str(copies / ".mypy_cache"), "."],
+        cwd=copies, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    errors = re.findall(r"^([^:\n]+\.py):\d+: error: .*\[([a-z-]+)\]$", done.stdout, flags=re.MULTILINE)
+    assert _new(_by_case(errors)) == {}
