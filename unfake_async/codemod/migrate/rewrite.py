@@ -13,7 +13,7 @@ import libcst.matchers as m
 
 from unfake_async.codemod.analysis.async_scope import in_place_of
 from unfake_async.codemod.analysis.names import code as _code
-from unfake_async.codemod.migrate import cleanup, exceptions
+from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
 from unfake_async.codemod.migrate.plan import SitePlan
@@ -22,6 +22,8 @@ from unfake_async.settings import Settings
 
 
 def client_expression(plan: SitePlan, settings: Settings, source: ClientSource = INLINE_SOURCE) -> cst.BaseExpression:
+    if plan.hass is not None:
+        return home_assistant.client_expression(plan)
     if plan.client == "session":
         return plan.site.request.receiver.expression
     if plan.client == "class" and (plan.session is not None or not source.shared):
@@ -33,7 +35,12 @@ def client_expression(plan: SitePlan, settings: Settings, source: ClientSource =
 
 
 def _uses_shared_accessor(plan: SitePlan, source: ClientSource) -> bool:
-    return source.shared and plan.client in ("class", "module") and plan.session is None
+    return source.shared and plan.client in ("class", "module") and plan.session is None and plan.hass is None
+
+
+def _has_httpx_defaults(plan: SitePlan, source: ClientSource) -> bool:
+    """The call's client is not ours: requests' behaviour is written out per call."""
+    return plan.hass is not None or (source.kind == ACCESSOR and _uses_shared_accessor(plan, source))
 
 
 def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settings,
@@ -42,7 +49,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
     site = plan.site
     func = cst.Attribute(value=client_expression(plan, settings, source), attr=cst.Name(plan.call.method))
     args = plan.call.args
-    if source.kind == ACCESSOR and _uses_shared_accessor(plan, source):
+    if _has_httpx_defaults(plan, source):
         args = client_code.with_requests_defaults(args, settings)
     call = cst.Call(func=func, args=args)
     if not site.awaited:
@@ -79,6 +86,7 @@ class Rewriter(cst.CSTTransformer):
         self._with_nodes: Set[cst.With] = set()
         self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
         self.needs_module_client = False
+        self.needs_hass = False
         self.module_cap: Optional[str] = None
         self.needs_json = False
         for plan in plans:
@@ -91,7 +99,9 @@ class Rewriter(cst.CSTTransformer):
                     self._builders[target] = builder
             if plan.with_node is not None:
                 self._with_nodes.add(plan.with_node)
-            if _uses_shared_accessor(plan, source):
+            if plan.hass is not None:
+                self.needs_hass = True
+            elif _uses_shared_accessor(plan, source):
                 self.needs_module_client = True
             elif plan.client == "class":
                 self._classes.setdefault(plan.site.class_def, []).append(plan)
@@ -161,9 +171,13 @@ class Rewriter(cst.CSTTransformer):
 
     def needed_imports(self) -> List[Tuple[str, Optional[str]]]:
         """The imports the client code needs (when it is defined elsewhere: only its names)."""
-        if not self.source.shared:
-            return client_code.client_imports(self.settings)
         imports: List[Tuple[str, Optional[str]]] = []
+        if self.needs_hass:
+            imports.append((home_assistant.HELPER_MODULE, home_assistant.ACCESSOR))
+        if not self.source.shared:
+            if self.needs_module_client or self._classes or self._with_nodes:
+                imports += client_code.client_imports(self.settings)
+            return imports
         if self.needs_module_client:
             imports.append((self.source.module, self.source.accessor))
         if self._classes or self._with_nodes:

@@ -19,6 +19,7 @@ from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup
+from unfake_async.codemod.migrate import home_assistant
 from unfake_async.codemod.migrate.client_source import ClientSource
 from unfake_async.codemod.migrate.shared_client import source_for
 from unfake_async.codemod.migrate.plan import Planner, SitePlan
@@ -50,6 +51,9 @@ class CorePass:
         planner = Planner(wrapper, settings)
         planner.prepare(sites)
         plans = [planner.plan(site) for site in sites]
+        if home_assistant.is_integration(context.source):
+            for plan in plans:
+                home_assistant.adopt(plan)
         _block_nested(plans, positions)
         _tie_sessions(plans)
 
@@ -173,7 +177,7 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     context = CodemodContext()
     for name, obj in rewriter.needed_imports():
         AddImportsVisitor.add_needed_import(context, name, obj)
-    if source.shared and f"{settings.target}." in module.code:
+    if f"{settings.target}." in module.code:
         AddImportsVisitor.add_needed_import(context, settings.target)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
