@@ -1,0 +1,108 @@
+"""Clients that are not ours (issue 18, parts 2 and 3), run against a local server next to the
+original code: the project's own accessor (`client = "app.net:get_client"`, fixture
+package_own_client) and Home Assistant's client (fixture hass_integration, with the stand-in
+`homeassistant` of tests/support/ha_stand_in). Both keep httpx's defaults, so the migrated calls
+carry requests' behaviour themselves: redirects, timeouts and errors as with requests."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+from tests.support import package_fixtures as pf
+from tests.support.server import serve
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+HA_STAND_IN = REPO / "tests" / "support" / "ha_stand_in"
+
+
+def run_python(code: str, *paths: pathlib.Path):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in paths))
+    done = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", textwrap.dedent(code)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+OWN_CLIENT_CALLS = """
+    import asyncio, json
+    from app import net, weather
+
+    async def main(base):
+        results = [
+            await weather.current(base),
+            await weather.slow(base),
+            await weather.impatient(base),
+            await weather.broken(base),
+            await weather.Station(base).reading(),
+        ]
+        # The accessor's client by itself: no redirects (so the per-call options did the work).
+        results.append((await net.get_client().get(base + "/redirect/1")).status_code)
+        await net.close_client()
+        return results
+
+    print(json.dumps(asyncio.run(main(BASE))))
+"""
+
+
+def test_own_client_fixture_behaves_like_requests(tmp_path):
+    case = pf.FIXTURES / "package_own_client"
+    with serve(max_requests=50) as server:
+        base = server.url("").rstrip("/")
+        script = OWN_CLIENT_CALLS.replace("BASE", repr(base))
+        expected = run_python(script, case / "before", REPO)
+        got = run_python(script, case / "after", REPO)
+    assert expected == ["/json", 200, "timeout", "http error", {"station": ["1"]}, 302]
+    assert got == expected
+
+
+def test_own_client_writes_no_client_code():
+    after = pf.FIXTURES / "package_own_client" / "after" / "app"
+    assert sorted(p.name for p in after.iterdir() if p.suffix == ".py") == ["__init__.py", "net.py", "weather.py"]
+    text = (after / "weather.py").read_text()
+    assert "from app.net import get_client" in text
+    assert "AsyncClient" not in text and "def _http_client" not in text
+
+
+HA_CALLS = """
+    import asyncio, json
+    import integration
+    from homeassistant.core import HomeAssistant
+
+    async def main(host):
+        hass = HomeAssistant()
+        results = [
+            (await integration.async_get_status(hass, host))["path"],
+            await integration.async_check_device(hass, host),
+            await integration.async_probe(hass, host),
+            (await integration.DeviceCoordinator(hass, host).async_update_data())["path"],
+        ]
+        await hass.async_stop()
+        return results
+
+    print(json.dumps(asyncio.run(main(BASE))))
+"""
+
+
+def test_home_assistant_fixture_behaves_like_requests(tmp_path):
+    case = pf.FIXTURES / "hass_integration"
+    for name in ("before", "after"):
+        (tmp_path / name).mkdir()
+        shutil.copy(case / f"{name}.py", tmp_path / name / "integration.py")
+    with serve(max_requests=50) as server:
+        script = HA_CALLS.replace("BASE", repr(server.url("").rstrip("/")))
+        expected = run_python(script, tmp_path / "before", HA_STAND_IN)
+        got = run_python(script, tmp_path / "after", HA_STAND_IN)
+    assert expected == ["/json", "unavailable", "timeout", "/slow"]
+    assert got == expected
+
+
+def test_home_assistant_fixture_uses_home_assistants_client_only():
+    text = (pf.FIXTURES / "hass_integration" / "after.py").read_text()
+    assert "from homeassistant.helpers.httpx_client import get_async_client" in text
+    assert "get_async_client(hass, verify_ssl=False)" in text and "get_async_client(self.hass" in text
+    assert "AsyncClient(" not in text and "def _http_client" not in text and "_new_http_client" not in text
