@@ -266,3 +266,18 @@ def test_lifespan_and_aclose(tmp_path):
         code, out, err = run_python(LIFESPAN.replace("sys.argv[1]", repr(server.url("/json"))),
                                     path=pf.FIXTURES / SHOP / "after", flags=("-W", "error::ResourceWarning"))
     assert code == 0 and out.strip() == "ok", err
+
+
+def test_a_module_with_a_client_of_its_own_closes_it_with_the_loop_too(tmp_path):
+    """A script outside any package keeps the inline client: the same closing with the loop."""
+    (tmp_path / "shop").mkdir()
+    script = tmp_path / "shop" / "stock.py"
+    script.write_text((pf.FIXTURES / SHOP / "before" / "shop" / "stock.py").read_text())
+    pf.migrate(tmp_path)
+    assert "def _http_client()" in script.read_text() and not (tmp_path / "shop" / "_http_client.py").exists()
+    (tmp_path / "shop" / "__init__.py").write_text("")  # importable as shop.stock by the RUNS script
+    with serve(max_requests=40) as server:
+        script_text = RUNS.replace("sys.argv[1]", repr(server.url("/json"))).replace("RUN_COUNT", "30")
+        code, out, err = run_python(script_text, path=tmp_path, flags=("-W", "error::ResourceWarning"))
+    assert code == 0 and out.strip() == "done", err
+    assert "ResourceWarning" not in err and "unclosed" not in err, err[:2000]

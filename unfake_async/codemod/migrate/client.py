@@ -221,32 +221,50 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def module_client_code(settings: Settings, max_connections: Optional[str] = None) -> str:
-    """The module-level per-loop client and its closer."""
+    """The module-level per-loop client, closed with its loop (see project_client.py), and its
+    closer for shutdown hooks."""
     httpx = client_module(settings)
     getter, closer = settings.module_client_function, settings.module_close_function
     registry = f"_{getter.lstrip('_').upper()}S"
+    finalizer = f"_close_{getter.lstrip('_')}_with_loop"
     build = factory_call(settings, max_connections=max_connections)
     return f'''
-# One {httpx}.AsyncClient per running event loop: a client must not outlive the loop it was used on.
-{registry}: "dict[asyncio.AbstractEventLoop, {httpx}.AsyncClient]" = {{}}
+# One {httpx}.AsyncClient per running event loop (a client must not outlive the loop it was used
+# on), and the generator that closes it when the loop shuts down.
+{registry}: "dict[asyncio.AbstractEventLoop, tuple]" = {{}}
 
 
 def {getter}() -> {httpx}.AsyncClient:
     """The running event loop's shared HTTP client, created on first use."""
     loop = asyncio.get_running_loop()
-    client = {registry}.get(loop)
-    if client is None:
-        for stale in [other for other in {registry} if other.is_closed()]:
-            del {registry}[stale]
-        client = {registry}[loop] = {build}
-    return client
+    entry = {registry}.get(loop)
+    if entry is None:
+        client = {build}
+        closer = {finalizer}(loop, client)
+        # Run to its `yield`, the generator is the loop's: the loop closes it when it shuts down
+        # (loop.shutdown_asyncgens(), as asyncio.run() does), and that closes the client.
+        try:
+            closer.asend(None).send(None)
+        except StopIteration:
+            pass
+        entry = {registry}[loop] = (client, closer)
+    return entry[0]
+
+
+async def {finalizer}(loop, client):
+    try:
+        yield
+    finally:
+        if {registry}.get(loop, (None,))[0] is client:
+            del {registry}[loop]
+        await client.aclose()
 
 
 async def {closer}() -> None:
-    """Close the running event loop's shared HTTP client (call it on shutdown)."""
-    client = {registry}.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
+    """Close the running event loop's shared HTTP client now (call it on shutdown)."""
+    entry = {registry}.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[1].aclose()
 '''
 
 
