@@ -149,8 +149,10 @@ def test_diff_shows_the_new_module_from_dev_null_and_writes_nothing(tmp_path):
     assert "Would create shop/_http_client.py (imported by the fixes of 3 files)." in err
     assert not (tree / "shop" / "_http_client.py").exists()
 
-    code, out, err = cli(".", "--fix", "--unsafe-fixes", cwd=tree)
-    assert "Created shop/_http_client.py (imported by the fixes of 3 files)." in out + err
+    code, out, err = cli(".", "--fix", "--unsafe-fixes", "--output-format", "json", cwd=tree)
+    assert json.loads(out)["created"] == [{"filename": "shop/_http_client.py", "needed_by": [
+        "shop/catalog.py", "shop/orders.py", "shop/stock.py"]}]
+    assert "Created shop/_http_client.py (imported by the fixes of 3 files)." in err
     assert (tree / "shop" / "_http_client.py").read_text() == (
         pf.FIXTURES / SHOP / "after" / "shop" / "_http_client.py").read_text()
 
