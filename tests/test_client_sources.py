@@ -106,3 +106,68 @@ def test_home_assistant_fixture_uses_home_assistants_client_only():
     assert "from homeassistant.helpers.httpx_client import get_async_client" in text
     assert "get_async_client(hass, verify_ssl=False)" in text and "get_async_client(self.hass" in text
     assert "AsyncClient(" not in text and "def _http_client" not in text and "_new_http_client" not in text
+
+
+# -- where each call gets its client (unit) ---------------------------------------------------
+
+def _fix(text: str, path: pathlib.Path, settings=None):
+    from unfake_async.codemod import FixLevel, analyze_source
+
+    return analyze_source(textwrap.dedent(text), path=str(path), settings=settings, fix_level=FixLevel.UNSAFE)
+
+
+def _package(tmp_path: pathlib.Path) -> pathlib.Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    return tmp_path / "pkg"
+
+
+def test_home_assistant_client_only_where_hass_is_in_reach(tmp_path):
+    result = _fix("""
+        import requests
+        from homeassistant.core import HomeAssistant
+
+        async def with_hass(hass, url):
+            return requests.get(url).status_code
+
+        async def without_hass(url):
+            return requests.get(url).status_code
+
+        async def unverified(hass, url, verify):
+            return requests.get(url, verify=verify).status_code
+    """, _package(tmp_path) / "sensor.py")
+    fixed = result.fixed_source
+    assert "(await get_async_client(hass).get(url, follow_redirects=True, timeout=None)).status_code" in fixed
+    assert "(await http_client().get(url)).status_code" in fixed  # the project's client
+    assert "verify=verify" in fixed  # a TLS setting that is not a literal False stays blocked
+    assert result.created_files  # the project's module, for without_hass
+    reasons = [f.reason for f in result.findings if not f.fixed]
+    assert reasons == ["per-call verify= is a client setting in httpx; use a dedicated client"]
+
+
+def test_a_module_that_already_binds_the_accessor_name_keeps_its_own_client(tmp_path):
+    result = _fix("""
+        import http.client as http_client
+        import requests
+
+        async def fetch(url):
+            return requests.get(url).text
+    """, _package(tmp_path) / "mod.py")
+    assert "def _http_client()" in result.fixed_source and not result.created_files
+
+
+def test_own_accessor_in_a_class_without_session_state(tmp_path):
+    from unfake_async.settings import Settings
+
+    result = _fix("""
+        import asyncio
+        import requests
+
+        class Api:
+            async def get(self, url):
+                return (await asyncio.to_thread(requests.get, url, timeout=3)).json()
+    """, _package(tmp_path) / "api.py", Settings(client="pkg.net:client_for"))
+    fixed = result.fixed_source
+    assert "from pkg.net import client_for" in fixed and "_get_client" not in fixed
+    assert "await client_for().get(url, timeout=httpx.Timeout(3, pool=None), follow_redirects=True)" in fixed
+    assert not result.created_files
