@@ -241,7 +241,14 @@ def create_file(path: str, text: str) -> bool:
         os.umask(umask)
         os.chmod(temp_path, 0o666 & ~umask)
         # link() fails when the name exists: unlike rename(), it never replaces a file.
-        os.link(temp_path, path)
+        try:
+            os.link(temp_path, path)
+        except FileExistsError:
+            raise
+        except OSError:
+            # A file system without hard links: exclusive creation, then the bytes.
+            with open(path, "xb") as handle:
+                handle.write(text.encode("utf-8"))
     except FileExistsError:
         return False
     except OSError as exc:

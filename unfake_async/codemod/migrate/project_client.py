@@ -39,7 +39,9 @@ __all__ = ["aclose", "{accessor}", "lifespan", "{factory}"]
 ACCESSOR_CODE = '''
 
 # One client per running event loop: a client must not outlive the loop it was used on.
-_CLIENTS: dict[asyncio.AbstractEventLoop, tuple[{httpx}.AsyncClient, AsyncGenerator[None, None]]] = {{}}
+_CLIENTS: dict[
+    asyncio.AbstractEventLoop, tuple[{httpx}.AsyncClient, AsyncGenerator[None, None]]
+] = {{}}
 
 
 def {accessor}() -> {httpx}.AsyncClient:
@@ -57,7 +59,9 @@ def {accessor}() -> {httpx}.AsyncClient:
     return entry[0]
 
 
-async def _close_with_loop(loop: asyncio.AbstractEventLoop, client: {httpx}.AsyncClient) -> AsyncGenerator[None, None]:
+async def _close_with_loop(
+    loop: asyncio.AbstractEventLoop, client: {httpx}.AsyncClient
+) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
