@@ -171,3 +171,17 @@ def test_own_accessor_in_a_class_without_session_state(tmp_path):
     assert "from pkg.net import client_for" in fixed and "_get_client" not in fixed
     assert "await client_for().get(url, timeout=httpx.Timeout(3, pool=None), follow_redirects=True)" in fixed
     assert not result.created_files
+
+
+def test_in_a_package_only_a_class_with_session_state_keeps_a_client_of_its_own(tmp_path):
+    package = _package(tmp_path)
+    sessions = _fix((pf.FIXTURES / "session_attribute" / "before.py").read_text(), package / "sdk.py").fixed_source
+    # Api keeps a Session's headers and cookies: its own client, made by the project module's factory.
+    assert "self._client = new_client(keep_cookies=True, headers=self._client_headers)" in sessions
+    assert "from pkg._http_client import http_client, new_client" in sessions
+    assert "(await http_client().get(f\"{BASE}/status\")).status_code" in sessions  # no credentials
+    assert "def _new_http_client" not in sessions and "class _PooledTransport" not in sessions
+    seed = _fix((pf.FIXTURES / "seed_supabase" / "before.py").read_text(), package / "seed.py").fixed_source
+    # SupabaseAsync passes its headers per call: no state of its own, so the project's client.
+    assert "await http_client().get(url, headers=self._headers)" in seed
+    assert "_get_client" not in seed and "_client_loop" not in seed
