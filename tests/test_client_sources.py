@@ -185,3 +185,21 @@ def test_in_a_package_only_a_class_with_session_state_keeps_a_client_of_its_own(
     # SupabaseAsync passes its headers per call: no state of its own, so the project's client.
     assert "await http_client().get(url, headers=self._headers)" in seed
     assert "_get_client" not in seed and "_client_loop" not in seed
+
+
+def test_keep_concurrency_cap_is_reported_not_applied_to_the_shared_client(tmp_path):
+    from unfake_async.settings import Settings
+
+    result = _fix("""
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+        import requests
+
+        POOL = ThreadPoolExecutor(max_workers=8)
+
+        async def fetch(url):
+            return await asyncio.get_running_loop().run_in_executor(POOL, requests.get, url)
+    """, _package(tmp_path) / "mod.py", Settings(keep_concurrency_cap=True))
+    assert "await http_client().get(url)" in result.fixed_source
+    notes = [note for f in result.findings for note in f.notes]
+    assert any("max_workers=8 is not kept" in note for note in notes)

@@ -109,7 +109,13 @@ class Rewriter(cst.CSTTransformer):
                 self.needs_module_client = True
         self._plan_handlers(plans, unfixed_nodes, qualified)
         module_caps = {p.site.executor_cap for p in plans if p.client == "module" and p.site.executor_cap}
-        if settings.keep_concurrency_cap and len(module_caps) == 1:
+        if settings.keep_concurrency_cap and source.shared:
+            # One client serves every module: one module's executor cannot set its limit.
+            for plan in plans:
+                if plan.site.executor_cap and _uses_shared_accessor(plan, source):
+                    plan.site.notes.append(f"keep-concurrency-cap: max_workers={plan.site.executor_cap} is not "
+                                           "kept, the project's shared client has its own connection limit")
+        elif settings.keep_concurrency_cap and len(module_caps) == 1:
             self.module_cap = module_caps.pop()
 
     def _plan_handlers(self, plans, unfixed_nodes, qualified) -> None:
