@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/unfake-async fixtures/ --diff --exclude 'after.py'; test $$? -le 1
+	$(BIN)/unfake-async fixtures/ --diff --exclude after.py --exclude after; test $$? -le 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -8,7 +8,11 @@ For each project below, the sdist is downloaded once with
 - the run must not crash: exit 0/1/2 only, no traceback, no "internal error" message;
 - every file the fix changed must parse, compile (when the pristine file compiles on this
   Python) and be a fixed point: a second `--fix` run changes no byte anywhere;
-- every other file must be byte-identical to the pristine copy, and no file may appear or vanish.
+- every other file must be byte-identical to the pristine copy, and no file may vanish; the only
+  new files are those the report lists as created (the project's client module), and they compile.
+
+It also prints how many lines the migrated modules gained, per module, with the created files
+counted in (issue 18: a client per module vs one client module per project).
 
 Per-file errors the tool reports for the project's own broken files (syntax errors in test data,
 binary `.py` files, symlinks out of the tree) are counted, not failures.
@@ -155,6 +159,8 @@ class Outcome:
     failures: List[str] = field(default_factory=list)  # what this script proves must not happen
     seconds: float = 0.0
     by_rule: Dict[str, int] = field(default_factory=dict)  # findings left after the fix, per rule
+    net_lines: int = 0  # lines the changed files gained (after minus before), created files included
+    created: List[str] = field(default_factory=list)  # new files the fix wrote, relative to the tree
 
     @property
     def ok(self) -> bool:
@@ -228,12 +234,20 @@ def check_project(name: str, version: str, sdists: str, scratch: str) -> Outcome
         outcome.failures.append(f"exit 2 without a reported error: {first.stderr.strip()[-300:]}")
 
     after = snapshot(work)
-    if set(after) != set(before):
-        appeared = sorted(set(after) - set(before))[:5]
+    created = {os.path.relpath(os.path.abspath(entry["filename"]), work) for entry in report.get("created", [])}
+    outcome.created = sorted(created)
+    if set(after) != set(before) | created:
+        appeared = sorted(set(after) - set(before) - created)[:5]
         vanished = sorted(set(before) - set(after))[:5]
         outcome.failures.append(f"file set changed: new {appeared}, gone {vanished}")
+    for relative in sorted(created & set(after)):
+        problem = compiles(after[relative], relative)
+        if problem:
+            outcome.failures.append(f"{relative}: created file does not compile: {problem}")
+        outcome.net_lines += after[relative].count(b"\n")
     changed = sorted(p for p in before.keys() & after.keys() if before[p] != after[p])
     outcome.changed_files = len(changed)
+    outcome.net_lines += sum(after[p].count(b"\n") - before[p].count(b"\n") for p in changed)
     for relative in changed:
         if not relative.endswith((".py", ".pyi")):
             outcome.failures.append(f"{relative}: a non-Python file changed")
@@ -331,6 +345,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{name} {version}: {status}: {outcome.files} files, {outcome.findings} findings, "
               f"{outcome.fixed} fixed in {outcome.changed_files} files, "
               f"{len(outcome.tool_errors)} tool errors, {outcome.seconds:.1f}s", file=sys.stderr)
+        if outcome.changed_files:
+            print(f"  {outcome.net_lines:+d} lines over {outcome.changed_files} migrated files "
+                  f"({outcome.net_lines / outcome.changed_files:+.1f} per file, created files "
+                  f"{outcome.created or 'none'} included)", file=sys.stderr)
         for line in outcome.failures:
             print(f"  failure: {line}", file=sys.stderr)
     rendered = table(outcomes)

@@ -2,15 +2,21 @@
 
 Usage: scripts/regen_fixtures.py [CASE ...]   (no case: all of them)
 
+A package case (`before/` is a tree, see tests/support/package_fixtures.py) gets its `after/`
+tree from a `--fix --unsafe-fixes` run over a copy of `before/`.
+
 Run after a deliberate change to the rewrite, then review `git diff fixtures/` line by line:
 the fixtures are the specification, this script only saves typing.
 """
 import pathlib
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tests.support.fixture_settings import fixture_settings  # noqa: E402
+from tests.support import package_fixtures  # noqa: E402
 from unfake_async.codemod import FixLevel, analyze_source  # noqa: E402
 
 
@@ -30,6 +36,17 @@ def main() -> None:
         ]
         (case / "expected.txt").write_text("".join(line + "\n" for line in lines))
         print(f"{case.name}: {len(result.findings)} findings, {'changed' if result.fixed_source else 'unchanged'}")
+    for name in package_fixtures.package_cases():
+        if wanted and name not in wanted:
+            continue
+        with tempfile.TemporaryDirectory() as temp:
+            tree = package_fixtures.copy_before(name, pathlib.Path(temp) / "tree")
+            result = package_fixtures.migrate(tree, package_fixtures.case_settings(name))
+            shutil.rmtree(root / name / "after", ignore_errors=True)
+            shutil.copytree(tree, root / name / "after", ignore=shutil.ignore_patterns("__pycache__"))
+        fixed = sum(r.fixed_count for r in result.reports)
+        print(f"{name}: {fixed} fixed in {sum(r.changed for r in result.reports)} files, "
+              f"{len(result.created)} created")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@ def test_every_key_reaches_settings():
     assert config.root == "/p"
 
 
+def test_client_keys():
+    assert config_from_table({}).settings.client_module == "auto"
+    s = config_from_table({"client-module": "src/shop/net/http.py", "client": "shop.http:get_client"},
+                          path="/p/pyproject.toml").settings
+    assert s.client_module == "/p/src/shop/net/http.py"  # relative to the config's directory
+    assert s.client == "shop.http:get_client"
+    assert config_from_table({"client-module": "inline"}).settings.client_module == "inline"
+
+
 def test_offload_helpers_as_a_list_mean_call():
     s = config_from_table({"extra-offload-helpers": ["hass.helpers.run_job"]}).settings
     assert dict(s.offload_helpers)["hass.helpers.run_job"] == "call"
@@ -68,6 +77,9 @@ def test_empty_table_is_the_defaults():
     ({"extra-offload-helpers": "x.run"}, "'extra-offload-helpers' must be a table or a list"),
     ({"per-file-ignores": {"tests/*": "UFA001"}}, "'per-file-ignores.tests/*' must be a list"),
     ({"per-file-ignores": {"!src/**": ["UFA001"]}}, "'per-file-ignores.!src/**' is a negated"),
+    ({"client-module": "pkg.http"}, "'client-module' must be \"auto\", \"inline\" or the path of a .py file"),
+    ({"client": "pkg.http.get_client"}, "'client' must be \"module.path:function\""),
+    ({"client": "pkg.http:get client"}, "'client' must be \"module.path:function\""),
 ])
 def test_bad_values_name_the_key(table, message):
     with pytest.raises(ConfigError) as info:

@@ -372,4 +372,6 @@ def test_scanned_code_is_never_imported_or_executed(tmp_path, how):
                               capture_output=True, text=True, timeout=300)
         assert not marker.exists(), f"scanned code ran as {marker.read_text()!r}"
         assert done.returncode in (0, 1), done.stderr
-    assert "httpx" in (tree / "app.py").read_text()  # it was analysed and fixed, as data
+    # It was analysed and fixed, as data (onto the package's client module, which the fix wrote).
+    assert "await http_client().get(u)" in (tree / "app.py").read_text()
+    assert "def http_client()" in (tree / "_http_client.py").read_text()

@@ -340,6 +340,8 @@ def _run_stdin(args: CheckArgs, config) -> int:
     options = RunOptions(mode=args.mode, fix_level=_fix_level(args, config),
                          per_file_ignores=config.per_file_ignores, root=config.root)
     report = run_source(data, name, config.settings, options)
+    for warning in report.warnings:
+        sys.stderr.write(f"unfake-async: warning: {name}: {warning}\n")
     result = RunResult([report], fix_level=options.fix_level, mode=args.mode)
     if args.mode == "fix":
         sys.stdout.buffer.write(report.encoded if report.encoded is not None else data)

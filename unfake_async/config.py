@@ -153,6 +153,9 @@ def config_from_table(table: Dict[str, Any], *, path: str = "pyproject.toml") ->
         keep_concurrency_cap=reader.boolean("keep-concurrency-cap", defaults.keep_concurrency_cap),
         target=reader.choice("target", TARGETS, defaults.target),
         transport=reader.choice("transport", TRANSPORTS, defaults.transport, TRANSPORT_ALIASES),
+        client_module=reader.client_module("client-module", defaults.client_module,
+                                           os.path.dirname(os.path.abspath(path))),
+        client=reader.accessor("client", defaults.client),
         offload_helpers=tuple(helpers.items()),
         offload_methods=methods,
         line_length=reader.integer("line-length", defaults.line_length, minimum=1),
@@ -181,6 +184,7 @@ KNOWN_KEYS = (
     "unsafe-fixes", "respect-gitignore", "force-exclude", "client-attribute", "client-getter",
     "module-client-function", "module-close-function", "timeout", "keep-concurrency-cap",
     "target", "transport", "extra-offload-helpers", "extra-offload-methods", "line-length",
+    "client-module", "client",
 )
 
 
@@ -225,6 +229,25 @@ class _Reader:
         value = self.string(key, default)
         if not _IDENTIFIER.match(value):
             raise self.fail(key, f"must be a Python identifier, not {value!r}")
+        return value
+
+    def client_module(self, key: str, default: str, root: str) -> str:
+        """"auto", "inline" or a path ending in .py, made absolute against the config's directory."""
+        value = self.string(key, default)
+        if value in ("auto", "inline"):
+            return value
+        if not value.endswith(".py"):
+            raise self.fail(key, f"must be \"auto\", \"inline\" or the path of a .py file, not {value!r}")
+        return os.path.normpath(os.path.join(root, value))
+
+    def accessor(self, key: str, default: Optional[str]) -> Optional[str]:
+        """"module.path:function", e.g. "pkg.http:get_client"."""
+        if key not in self.table:
+            return default
+        value = self.string(key, "")
+        module, _, function = value.partition(":")
+        if not _QUALIFIED.match(module) or not _IDENTIFIER.match(function):
+            raise self.fail(key, f"must be \"module.path:function\" (e.g. \"pkg.http:get_client\"), not {value!r}")
         return value
 
     def choice(self, key: str, choices: Sequence[str], default: str, aliases=None) -> str:
@@ -389,6 +412,8 @@ def render_settings(config: Config) -> str:
         ("target", settings.target),
         ("transport", settings.transport),
         ("line-length", settings.line_length),
+        ("client-module", settings.client_module),
+        ("client", settings.client or ""),
     ]
     for key, value in values:
         lines.append(f"{key} = {_toml_value(value)}")

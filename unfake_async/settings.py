@@ -54,6 +54,14 @@ class Settings:
     # "aiohttp": a generated transport on aiohttp's connection pool (fastest; needs aiohttp);
     # "httpx": the target's own connection pools, split in small pools behind a semaphore.
     transport: str = "aiohttp"
+    # Where module-level code gets its client (migrate/client_source.py): "auto" (one
+    # `_http_client.py` in the top-level package of the migrated file; a file outside any package
+    # keeps a client of its own), "inline" (every module its own client), or the path of the
+    # project's client module.
+    client_module: str = "auto"
+    # Bring your own client: "pkg.http:get_client", an accessor that returns an httpx.AsyncClient;
+    # the migration calls it and writes no client code.
+    client: Optional[str] = None
     offload_helpers: Tuple[Tuple[str, str], ...] = tuple(DEFAULT_OFFLOAD_HELPERS.items())
     offload_methods: Tuple[str, ...] = DEFAULT_OFFLOAD_METHODS
     # The project's line length ([tool.ruff] / [tool.black] line-length, else black's and ruff's

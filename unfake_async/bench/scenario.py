@@ -47,8 +47,14 @@ def installed(module: str) -> bool:
 def migrate(source: str, path: str, settings=None) -> Tuple[Optional[str], Optional[str]]:
     """(migrated source, None), or (None, why not) when the codemod rewrote nothing or failed."""
     # Imported here: the codemod pulls in libcst, which the server and workers never need.
-    from unfake_async.codemod import FixLevel, analyze_source
+    import dataclasses
 
+    from unfake_async.codemod import FixLevel, analyze_source
+    from unfake_async.settings import DEFAULT_SETTINGS
+
+    # The bench runs the migrated module on its own: it gets a client of its own, never an
+    # import of a project module (client_source.py) that the bench does not write.
+    settings = dataclasses.replace(settings or DEFAULT_SETTINGS, client_module="inline", client=None)
     try:
         result = analyze_source(source, path=path, settings=settings, fix_level=FixLevel.UNSAFE)
     except Exception as exc:  # a syntax error in the user's file, say: report it as the row

@@ -7,7 +7,8 @@ shows the whole migration, and those are the changes `--fix` alone does not make
 from __future__ import annotations
 
 import difflib
-from typing import List
+import os
+from typing import Iterable, List
 
 from rich.markup import escape
 
@@ -15,8 +16,13 @@ from unfake_async.codemod.engine.model import FixSafety
 
 
 def render_diff(result, *, color: bool = False) -> List[str]:
-    """One unified diff per changed file, `--- path` / `+++ path` like ruff."""
+    """One unified diff per changed file, `--- path` / `+++ path` like ruff; a file the fixes
+    create (the project's client module) first, as a diff from /dev/null like git's."""
     lines: List[str] = []
+    for new in getattr(result, "created", ()):
+        diff = difflib.unified_diff([], new.text.splitlines(keepends=True), fromfile="/dev/null",
+                                    tofile=display_path(new.path))
+        lines += _lines(diff, color)
     for report in result.reports:
         if not report.changed or report.error:
             continue
@@ -27,14 +33,26 @@ def render_diff(result, *, color: bool = False) -> List[str]:
             fromfile=report.path,
             tofile=report.path,
         )
-        for line in diff:
-            text = line.rstrip("\n")
-            if line and not line.endswith("\n"):
-                # difflib glues a missing final newline onto the next line; say it like git.
-                lines.append(_colour(text, color))
-                lines.append("\\ No newline at end of file")
-                continue
+        lines += _lines(diff, color)
+    return lines
+
+
+def display_path(path: str) -> str:
+    """`path` relative to the working directory when it is below it (as paths are given)."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
+
+
+def _lines(diff: Iterable[str], color: bool) -> List[str]:
+    lines: List[str] = []
+    for line in diff:
+        text = line.rstrip("\n")
+        if line and not line.endswith("\n"):
+            # difflib glues a missing final newline onto the next line; say it like git.
             lines.append(_colour(text, color))
+            lines.append("\\ No newline at end of file")
+            continue
+        lines.append(_colour(text, color))
     return lines
 
 

@@ -59,6 +59,10 @@ def document(result, *, root: str) -> Dict[str, Any]:
         "diagnostics": diagnostics,
         "errors": [{"filename": display_path(p, root), "message": m} for p, m in errors],
         "skipped": [{"filename": display_path(p, root), "reason": m} for p, m in skipped],
+        # New files the fixes created (--fix) or would create (--diff): the project's client module.
+        "created": [{"filename": display_path(new.path, root),
+                     "needed_by": [display_path(p, root) for p in new.needed_by]}
+                    for new in getattr(result, "created", ())],
         "summary": {
             "files": len(result.reports),
             "parsed": sum(1 for r in result.reports if r.parsed),

@@ -7,6 +7,7 @@ from typing import List
 
 from unfake_async.codemod.engine.model import FixLevel, FixSafety
 from unfake_async.codemod.engine.runner import Mode
+from unfake_async.output.diff import display_path
 
 
 def _plural(count: int, word: str, plural: str = "") -> str:
@@ -44,6 +45,10 @@ def render_summary(result, *, unsafe_fixes: bool = False) -> List[str]:
     else:
         head = f"Found {_plural(len(findings), 'finding')}." if findings else "All checks passed!"
     lines = [head, "; ".join(scan) + "."]
+    for new in getattr(result, "created", ()):
+        verb = "Created" if result.mode == Mode.FIX else "Would create"
+        lines.append(f"{verb} {display_path(new.path)} (imported by the fixes of "
+                     f"{_plural(len(new.needed_by), 'file')}).")
 
     if result.mode == Mode.CHECK:
         level = FixLevel.UNSAFE if unsafe_fixes else FixLevel.SAFE

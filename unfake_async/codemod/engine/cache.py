@@ -141,7 +141,8 @@ def _result_to_json(result: SourceResult) -> Dict[str, Any]:
         data["fix"] = finding.fix.value
         data["notes"] = list(finding.notes)
         findings.append(data)
-    return {"findings": findings, "fixed_source": result.fixed_source}
+    return {"findings": findings, "fixed_source": result.fixed_source,
+            "created_files": dict(result.created_files)}
 
 
 def _result_from_json(data: Dict[str, Any]) -> SourceResult:
@@ -151,4 +152,5 @@ def _result_from_json(data: Dict[str, Any]) -> SourceResult:
         item["fix"] = FixSafety(item["fix"])
         item["notes"] = tuple(item.get("notes", ()))
         findings.append(Finding(**item))
-    return SourceResult(findings=findings, fixed_source=data.get("fixed_source"))
+    return SourceResult(findings=findings, fixed_source=data.get("fixed_source"),
+                        created_files=dict(data.get("created_files") or {}))

@@ -221,6 +221,43 @@ def write_source(path: str, text: str, source: SourceFile) -> None:
         raise
 
 
+def create_file(path: str, text: str) -> bool:
+    """Write a new file atomically: readers see all of `text` or no file. False (and nothing
+    written) when `path` exists already, e.g. created by another run meanwhile; FileError when
+    it cannot be written. UTF-8, `\n` newlines, mode from the umask like any new file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp_path = tempfile.mkstemp(
+            dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".unfake-tmp"
+        )
+    except OSError as exc:
+        raise FileError(f"cannot write to {directory}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_path, 0o666 & ~umask)
+        # link() fails when the name exists: unlike rename(), it never replaces a file.
+        try:
+            os.link(temp_path, path)
+        except FileExistsError:
+            raise
+        except OSError:
+            # A file system without hard links: exclusive creation, then the bytes.
+            with open(path, "xb") as handle:
+                handle.write(text.encode("utf-8"))
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise FileError(f"cannot create {path}: {exc.strerror or exc}")
+    finally:
+        _remove_quietly(temp_path)
+    return True
+
+
 def _replace_if_unchanged(target: str, temp_path: str, source: SourceFile) -> None:
     try:
         handle = open(target, "rb")

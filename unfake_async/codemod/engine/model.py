@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 
 class FixSafety(str, enum.Enum):
@@ -59,3 +59,6 @@ class SourceResult:
     findings: list = field(default_factory=list)  # list[Finding]
     # The rewritten text, or None when nothing was rewritten.
     fixed_source: Optional[str] = None
+    # Files the fix needs beside the rewritten one (absolute path -> text), e.g. a module the
+    # rewritten text imports; the runner creates each one that does not exist yet.
+    created_files: Dict[str, str] = field(default_factory=dict)

@@ -42,10 +42,12 @@ class PassContext:
     _suppressions: Optional[suppression.Suppressions] = field(default=None, repr=False)
     # For a module parsed from a slice of `source`: the `source` line of each module line.
     line_numbers: Optional[Tuple[int, ...]] = field(default=None, repr=False)
+    # Where the text comes from ("<stdin>" when it has no file): a fix may depend on the place.
+    path: str = "<stdin>"
 
     @classmethod
     def parse(cls, code: str, settings: Settings, fix_level: FixLevel, *, source: Optional[str] = None,
-              line_numbers: Optional[Tuple[int, ...]] = None) -> "PassContext":
+              line_numbers: Optional[Tuple[int, ...]] = None, path: str = "<stdin>") -> "PassContext":
         """Parse `code`; `source` is the text the user wrote when `code` is a slice of its lines
         (`local_slice`), `line_numbers` where each came from: suppression comments and gates
         read the full text, and findings are positioned on it."""
@@ -53,7 +55,7 @@ class PassContext:
         # (70% of a parse's cost again) buys nothing.
         wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
         return cls(code if source is None else source, wrapper, settings, fix_level,
-                   line_numbers=line_numbers)
+                   line_numbers=line_numbers, path=path)
 
     @property
     def module(self) -> cst.Module:
@@ -116,6 +118,8 @@ class PassOutcome:
     findings: List[Finding] = field(default_factory=list)
     # The rewritten text when the pass changed something at the context's fix level, else None.
     fixed_source: Optional[str] = None
+    # Files the rewritten text needs beside it (absolute path -> text), see SourceResult.
+    created_files: Dict[str, str] = field(default_factory=dict)
 
 
 class ModulePass(Protocol):

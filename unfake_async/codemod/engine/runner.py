@@ -67,6 +67,10 @@ class FileReport:
     error: Optional[str] = None  # one-line failure: the run exits 2
     encoded: Optional[bytes] = None  # stdin only: the output text in the input's encoding
     added_imports: Tuple[str, ...] = ()  # libraries the fix imports anew (httpx, aiohttp, ...)
+    # New files the fix needs (absolute path -> text), those that did not exist when it was made.
+    needs_files: Dict[str, str] = field(default_factory=dict)
+    # Why a fix was computed but not applied (stdin: it needs a new file), for the user.
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def remaining(self) -> List[Finding]:
@@ -78,6 +82,16 @@ class FileReport:
 
 
 @dataclass
+class CreatedFile:
+    """A new file that fixes need: created (fix mode) or to be created (diff mode)."""
+
+    path: str
+    text: str
+    # The reports whose fixes need it.
+    needed_by: List[str] = field(default_factory=list)
+
+
+@dataclass
 class RunResult:
     reports: List[FileReport]
     fix_level: FixLevel = FixLevel.NONE
@@ -85,6 +99,8 @@ class RunResult:
     # Paths that discovery left out for a reason / could not use, as (path, message).
     discovery_skipped: List[Tuple[str, str]] = field(default_factory=list)
     discovery_errors: List[Tuple[str, str]] = field(default_factory=list)
+    # New files the fixes created (fix mode) or would create (diff mode), in the order needed.
+    created: List[CreatedFile] = field(default_factory=list)
 
     def skipped(self) -> List[Tuple[str, str]]:
         """Every (path, reason) not processed on purpose, from discovery and from reading."""
@@ -141,7 +157,9 @@ def run_files(
     finally:
         analysis.close()
 
+    created = _files_to_create([reports[p] for p in files])
     if options.mode == Mode.FIX:
+        created = [new for new in created if _create_file(new, reports)]
         for path in files:
             report = reports[path]
             if report.changed and not report.error:
@@ -151,7 +169,37 @@ def run_files(
     if options.mode != Mode.DIFF:
         for report in reports.values():  # diffs only need the texts in diff mode
             report.original = report.fixed_source = None
-    return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode)
+    return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode,
+                     created=created if options.mode != Mode.CHECK else [])
+
+
+def _files_to_create(reports: Sequence[FileReport]) -> List[CreatedFile]:
+    """The new files the fixes need, each once (several files' fixes import the same module)."""
+    created: Dict[str, CreatedFile] = {}
+    for report in reports:
+        if not report.changed or report.error:
+            continue
+        for path, text in report.needs_files.items():
+            entry = created.setdefault(path, CreatedFile(path, text))
+            if entry.text != text:
+                report.error = f"the fix needs {path} with other contents than another file's fix; not fixed"
+                continue
+            entry.needed_by.append(report.path)
+    return [entry for entry in created.values() if entry.needed_by]
+
+
+def _create_file(new: CreatedFile, reports: Dict[str, FileReport]) -> bool:
+    """Create `new` before the fixes that import it are written; when it cannot be, those fixes
+    are not written either. False when it exists already (made meanwhile: it is reused)."""
+    try:
+        return fileio.create_file(new.path, new.text)
+    except fileio.FileError as exc:
+        for path in new.needed_by:
+            report = reports[path]
+            report.error = f"fix not written: {exc}"
+            report.changed = False
+            report.findings = [dataclasses.replace(f, fixed=False) for f in report.findings]
+        return False
 
 
 def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cache_keys,
@@ -213,6 +261,14 @@ def run_source(
             report.error = outcome
             return report
         _absorb(report, outcome, source)
+    if report.needs_files:
+        # One text in, one text out: stdin cannot create the files the fix needs.
+        names = ", ".join(sorted(report.needs_files))
+        report.warnings.append(f"the fix needs a new file ({names}) that a run on stdin does not "
+                               "write; the text is left as it was: run unfake-async --fix on the "
+                               "project once to create it")
+        report.changed, report.fixed_source, report.needs_files = False, None, {}
+        report.findings = [dataclasses.replace(f, fixed=False) for f in report.findings]
     if report.fixed_source is None:
         report.fixed_source = source.text
     try:
@@ -229,6 +285,9 @@ def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile)
         report.original = source.text
         report.fixed_source = result.fixed_source
         report.added_imports = added_imports(source.text, result.fixed_source)
+        # A cached result may name a file created since: it is reused, not made again.
+        report.needs_files = {path: text for path, text in result.created_files.items()
+                              if not os.path.lexists(path)}
 
 
 def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:

@@ -41,9 +41,10 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     if fix_level is FixLevel.NONE and shortcuts:
         original = _sliced_context(source, settings, [lazy.load() for lazy in on_source], trees)
     if original is None:
-        original = PassContext.parse(source, settings, fix_level)
+        original = PassContext.parse(source, settings, fix_level, path=path)
     code = source
     findings: List[Finding] = []
+    created_files: Dict[str, str] = {}
     for lazy in passes:
         if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees)):
             continue
@@ -57,17 +58,20 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
             reported = PassOutcome()
             if may_apply(lazy.name, source, settings):
                 reported = module_pass.run(PassContext(source, original.wrapper, settings, FixLevel.NONE,
-                                                       original.suppressions))
-            outcome = module_pass.run(PassContext.parse(code, settings, fix_level))
+                                                       original.suppressions, path=path))
+            outcome = module_pass.run(PassContext.parse(code, settings, fix_level, path=path))
             findings += mark_fixed(reported.findings, outcome.findings)
         if outcome.fixed_source is not None:
             code = outcome.fixed_source
+            created_files.update(outcome.created_files)
     findings.sort(key=Finding.sort_key)
-    if code != source:
-        parsed = original.module if original.line_numbers is None else None
-        code = layout.finish(source, code, line_length=settings.line_length, path=path,
-                             original_module=parsed)
-    return SourceResult(findings=findings, fixed_source=code if code != source else None)
+    if code == source:
+        return SourceResult(findings=findings)
+    parsed = original.module if original.line_numbers is None else None
+    code = layout.finish(source, code, line_length=settings.line_length, path=path,
+                         original_module=parsed)
+    return SourceResult(findings=findings, fixed_source=code if code != source else None,
+                        created_files=created_files)
 
 
 class _Trees:

@@ -13,6 +13,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from unfake_async.codemod.migrate.client_source import (
+    ACCESSOR,
+    FACTORY_NAME,
+    INLINE_SOURCE,
+    PROJECT,
+    ClientSource,
+)
 from unfake_async.settings import Settings
 
 FACTORY = "_new_http_client"
@@ -37,15 +44,52 @@ def client_imports(settings: Settings) -> List[Tuple[str, Optional[str]]]:
 
 
 def factory_call(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None,
-                 options: Sequence[str] = ()) -> str:
-    """Source of a call to the generated factory, e.g. `_new_http_client(keep_cookies=True)`."""
+                 options: Sequence[str] = (), source: ClientSource = INLINE_SOURCE) -> str:
+    """Source of a call to the generated factory, e.g. `_new_http_client(keep_cookies=True)`; the
+    project module's `new_client(...)`; with a client of the project's own (no factory), a
+    plain AsyncClient with requests' behaviour."""
+    if source.kind == ACCESSOR:
+        arguments = ["follow_redirects=True", "max_redirects=30"] + _timeout_arguments(settings)
+        if max_connections is not None:
+            arguments.append(f"limits={settings.target}.Limits(max_connections={max_connections})")
+        return f"{settings.target}.AsyncClient({', '.join(arguments + list(options))})"
     arguments = []
     if keep_cookies:
         arguments.append("keep_cookies=True")
     if max_connections is not None:
         arguments.append(f"max_connections={max_connections}")
     arguments += list(options)
-    return f"{FACTORY}({', '.join(arguments)})"
+    name = FACTORY_NAME if source.kind == PROJECT else FACTORY
+    return f"{name}({', '.join(arguments)})"
+
+
+def _timeout_arguments(settings: Settings) -> List[str]:
+    """requests' timeout (none) as a call argument, unless the settings keep httpx's."""
+    if settings.timeout == "preserve":
+        return ["timeout=None"]
+    if settings.timeout == "httpx-default":
+        return []
+    return [f"timeout={settings.target}.Timeout({settings.timeout}, pool=None)"]
+
+
+def with_requests_defaults(args: Sequence[cst.Arg], settings: Settings) -> List[cst.Arg]:
+    """A request on a client with httpx's defaults (a project's own client, Home Assistant's)
+    made to behave like requests: redirects followed and requests' timeout, where the call does
+    not say otherwise."""
+    given = {arg.keyword.value for arg in args if arg.keyword is not None}
+    if any(arg.star == "**" for arg in args):
+        return list(args)  # the options may be in the mapping: the call stays as written
+    extra = [] if "follow_redirects" in given else ["follow_redirects=True"]
+    if "timeout" not in given:
+        extra += _timeout_arguments(settings)
+    if not extra:
+        return list(args)
+    added = [arg for arg in cst.parse_expression(f"f({', '.join(extra)})").args]
+    args = list(args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    added[-1] = added[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return args + added
 
 
 def _timeout_option(settings: Settings) -> Optional[str]:
@@ -56,7 +100,7 @@ def _timeout_option(settings: Settings) -> Optional[str]:
     return f"timeout={settings.target}.Timeout({settings.timeout}, pool=None),"
 
 
-def factory_code(settings: Settings) -> str:
+def factory_code(settings: Settings, name: str = FACTORY) -> str:
     """The factory every generated client comes from, and the transport it uses."""
     httpx = client_module(settings)
     options = [
@@ -81,7 +125,7 @@ def factory_code(settings: Settings) -> str:
     body = "".join(f"\n        {option}" for option in options)
     return helpers + f'''
 
-def {FACTORY}(
+def {name}(
     *,
     keep_cookies: bool = False,
     max_connections: int = {DEFAULT_MAX_CONNECTIONS},
@@ -346,41 +390,61 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def module_client_code(settings: Settings, max_connections: Optional[str] = None) -> str:
-    """The module-level per-loop client and its closer."""
+    """The module-level per-loop client, closed with its loop (see project_client.py), and its
+    closer for shutdown hooks."""
     httpx = client_module(settings)
     getter, closer = settings.module_client_function, settings.module_close_function
     registry = f"_{getter.lstrip('_').upper()}S"
+    finalizer = f"_close_{getter.lstrip('_')}_with_loop"
     build = factory_call(settings, max_connections=max_connections)
     return f'''
-# One {httpx}.AsyncClient per running event loop: a client must not outlive
-# the loop it was used on.
-{registry}: "dict[asyncio.AbstractEventLoop, {httpx}.AsyncClient]" = {{}}
+# One {httpx}.AsyncClient per running event loop (a client must not outlive
+# the loop it was used on), and the generator that closes it when the loop
+# shuts down.
+{registry}: "dict[asyncio.AbstractEventLoop, tuple]" = {{}}
 
 
 def {getter}() -> {httpx}.AsyncClient:
     """The running event loop's shared HTTP client, created on first use."""
     loop = asyncio.get_running_loop()
-    client = {registry}.get(loop)
-    if client is None:
-        for stale in [other for other in {registry} if other.is_closed()]:
-            del {registry}[stale]
-        client = {registry}[loop] = {build}
-    return client
+    entry = {registry}.get(loop)
+    if entry is None:
+        client = {build}
+        closer = {finalizer}(loop, client)
+        # Run to its `yield`, the generator is the loop's: the loop closes
+        # it when it shuts down (loop.shutdown_asyncgens(), as asyncio.run()
+        # does), and that closes the client.
+        try:
+            closer.asend(None).send(None)
+        except StopIteration:
+            pass
+        entry = {registry}[loop] = (client, closer)
+    return entry[0]
+
+
+async def {finalizer}(loop, client):
+    try:
+        yield
+    finally:
+        if {registry}.get(loop, (None,))[0] is client:
+            del {registry}[loop]
+        await client.aclose()
 
 
 async def {closer}() -> None:
-    """Close the running event loop's shared HTTP client (on shutdown)."""
-    client = {registry}.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
+    """Close the running event loop's shared HTTP client now (on shutdown)."""
+    entry = {registry}.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        await entry[1].aclose()
 '''
 
 
 def class_getter_code(settings: Settings, *, keep_cookies: bool = False, max_connections: Optional[str] = None,
-                      options: Sequence[str] = ()) -> str:
+                      options: Sequence[str] = (), source: ClientSource = INLINE_SOURCE) -> str:
     httpx = client_module(settings)
     attribute, getter = settings.client_attribute, settings.client_getter
-    build = factory_call(settings, keep_cookies=keep_cookies, max_connections=max_connections, options=options)
+    build = factory_call(settings, keep_cookies=keep_cookies, max_connections=max_connections, options=options,
+                         source=source)
     return f'''
 def {getter}(self) -> {httpx}.AsyncClient:
     """The shared HTTP client, created on first use in the running loop."""

@@ -51,6 +51,10 @@ class SitePlan:
     with_node: Optional[cst.With] = None
     # Set when the call goes through a Session attribute that becomes the class's client.
     session: Optional[SessionAttributeMigration] = None
+    # In a Home Assistant integration: "hass" or "self.hass" when the call uses Home Assistant's
+    # client (home_assistant.py), and whether that client verifies TLS.
+    hass: Optional[str] = None
+    verify_ssl: bool = True
 
 
 class Planner:

@@ -6,7 +6,7 @@ nested in one another compose.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -14,26 +14,45 @@ import libcst.matchers as m
 from unfake_async.codemod.analysis.async_scope import in_place_of
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
-from unfake_async.codemod.migrate import cleanup, exceptions
+from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
+from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
 from unfake_async.codemod.migrate.plan import SitePlan
 from unfake_async.codemod.migrate.session_attribute import SessionAttributeMigration
 from unfake_async.settings import Settings
 
 
-def client_expression(plan: SitePlan, settings: Settings) -> cst.BaseExpression:
-    if plan.client == "class":
-        return cst.parse_expression(f"self.{settings.client_getter}()")
+def client_expression(plan: SitePlan, settings: Settings, source: ClientSource = INLINE_SOURCE) -> cst.BaseExpression:
+    if plan.hass is not None:
+        return home_assistant.client_expression(plan)
     if plan.client == "session":
         return plan.site.request.receiver.expression
+    if plan.client == "class" and (plan.session is not None or not source.shared):
+        return cst.parse_expression(f"self.{settings.client_getter}()")
+    if source.shared:
+        # Classes without state of their own (a Session's headers, auth, cookies) share it too.
+        return cst.parse_expression(source.call_code)
     return cst.parse_expression(f"{settings.module_client_function}()")
 
 
-def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settings) -> cst.BaseExpression:
+def _uses_shared_accessor(plan: SitePlan, source: ClientSource) -> bool:
+    return source.shared and plan.client in ("class", "module") and plan.session is None and plan.hass is None
+
+
+def _has_httpx_defaults(plan: SitePlan, source: ClientSource) -> bool:
+    """The call's client is not ours: requests' behaviour is written out per call."""
+    return plan.hass is not None or (source.kind == ACCESSOR and _uses_shared_accessor(plan, source))
+
+
+def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settings,
+                source: ClientSource = INLINE_SOURCE) -> cst.BaseExpression:
     """The expression that takes the place of the site's node."""
     site = plan.site
-    func = cst.Attribute(value=client_expression(plan, settings), attr=cst.Name(plan.call.method))
-    call = cst.Call(func=func, args=one_line_arguments(plan.call.args))
+    func = cst.Attribute(value=client_expression(plan, settings, source), attr=cst.Name(plan.call.method))
+    args = one_line_arguments(plan.call.args)
+    if _has_httpx_defaults(plan, source):
+        args = client_code.with_requests_defaults(args, settings)
+    call = cst.Call(func=func, args=args)
     if not site.awaited:
         return cst.parse_expression(f"asyncio.ensure_future({_code(call)})")
     awaited = cst.Await(expression=call)
@@ -57,20 +76,23 @@ class Rewriter(cst.CSTTransformer):
         parents,
         qualified,
         settings: Settings,
+        source: ClientSource = INLINE_SOURCE,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.source = source
         self.notes: Dict[int, List[str]] = {}
         self._builders: Dict[cst.CSTNode, object] = {}
         self._handlers: Dict[cst.ExceptHandler, cst.ExceptHandler] = {}
         self._with_nodes: Set[cst.With] = set()
         self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
         self.needs_module_client = False
+        self.needs_hass = False
         self.module_cap: Optional[str] = None
         self.needs_json = False
         for plan in plans:
             node = plan.site.node
-            self._builders[node] = lambda updated, p=plan, o=node: replacement(p, o, parents, settings)
+            self._builders[node] = lambda updated, p=plan, o=node: replacement(p, o, parents, settings, source)
             for target, builder in plan.edits.items():
                 self._builders[target] = builder
             if plan.session is not None:
@@ -78,13 +100,23 @@ class Rewriter(cst.CSTTransformer):
                     self._builders[target] = builder
             if plan.with_node is not None:
                 self._with_nodes.add(plan.with_node)
-            if plan.client == "class":
+            if plan.hass is not None:
+                self.needs_hass = True
+            elif _uses_shared_accessor(plan, source):
+                self.needs_module_client = True
+            elif plan.client == "class":
                 self._classes.setdefault(plan.site.class_def, []).append(plan)
             elif plan.client == "module":
                 self.needs_module_client = True
         self._plan_handlers(plans, unfixed_nodes, qualified)
         module_caps = {p.site.executor_cap for p in plans if p.client == "module" and p.site.executor_cap}
-        if settings.keep_concurrency_cap and len(module_caps) == 1:
+        if settings.keep_concurrency_cap and source.shared:
+            # One client serves every module: one module's executor cannot set its limit.
+            for plan in plans:
+                if plan.site.executor_cap and _uses_shared_accessor(plan, source):
+                    plan.site.notes.append(f"keep-concurrency-cap: max_workers={plan.site.executor_cap} is not "
+                                           "kept, the project's shared client has its own connection limit")
+        elif settings.keep_concurrency_cap and len(module_caps) == 1:
             self.module_cap = module_caps.pop()
 
     def _plan_handlers(self, plans, unfixed_nodes, qualified) -> None:
@@ -126,7 +158,7 @@ class Rewriter(cst.CSTTransformer):
     def leave_With(self, original_node, updated_node):
         if original_node not in self._with_nodes:
             return updated_node
-        constructor = client_code.factory_call(self.settings, keep_cookies=True)
+        constructor = client_code.factory_call(self.settings, keep_cookies=True, source=self.source)
         items = [
             item.with_changes(item=cst.parse_expression(constructor)) if item.asname is not None else item
             for item in updated_node.items
@@ -141,11 +173,31 @@ class Rewriter(cst.CSTTransformer):
         caps = {plan.site.executor_cap for plan in plans if plan.site.executor_cap}
         cap = caps.pop() if self.settings.keep_concurrency_cap and len(caps) == 1 else None
         session = next((plan.session for plan in plans if plan.session is not None), None)
-        return add_class_client(updated_node, self.settings, max_connections=cap, session=session)
+        return add_class_client(updated_node, self.settings, max_connections=cap, session=session,
+                                source=self.source)
+
+    def needed_imports(self) -> List[Tuple[str, Optional[str]]]:
+        """The imports the client code needs (when it is defined elsewhere: only its names)."""
+        imports: List[Tuple[str, Optional[str]]] = []
+        if self.needs_hass:
+            imports.append((home_assistant.HELPER_MODULE, home_assistant.ACCESSOR))
+        if not self.source.shared:
+            if self.needs_module_client or self._classes or self._with_nodes:
+                imports += client_code.client_imports(self.settings)
+            return imports
+        if self.needs_module_client:
+            imports.append((self.source.module, self.source.accessor))
+        if self._classes or self._with_nodes:
+            if self.source.has_factory:
+                imports.append((self.source.module, FACTORY_NAME))
+            imports.append(("asyncio", None))
+        return imports
 
     def add_client_code(self, module: cst.Module) -> cst.Module:
         """Insert the module-level client code this rewrite needs. Called after the import fixes:
         the generated code is long, and import bookkeeping over it costs more than all the rest."""
+        if self.source.shared:
+            return module
         if self.needs_module_client:
             return add_module_client(module, self.settings, self.module_cap)
         if self._classes or self._with_nodes:
@@ -201,7 +253,8 @@ def _method(class_def: cst.ClassDef, name: str) -> Optional[cst.FunctionDef]:
 
 
 def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connections: Optional[str] = None,
-                     session: Optional[SessionAttributeMigration] = None) -> cst.ClassDef:
+                     session: Optional[SessionAttributeMigration] = None,
+                     source: ClientSource = INLINE_SOURCE) -> cst.ClassDef:
     """Give the class a lazily created client, aclose() and async-with support, once."""
     getter = _method(class_def, settings.client_getter)
     if getter is not None:
@@ -231,7 +284,7 @@ def add_class_client(class_def: cst.ClassDef, settings: Settings, max_connection
     new_members += client_code.parse_statements(
         client_code.class_getter_code(
             settings, max_connections=cap, keep_cookies=session is not None,
-            options=session.client_options if session is not None else (),
+            options=session.client_options if session is not None else (), source=source,
         )
     )
     aclose = _method(class_def, "aclose")

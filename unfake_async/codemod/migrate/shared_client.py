@@ -14,7 +14,14 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from unfake_async.codemod.engine.pass_protocol import PassContext
 from unfake_async.codemod.migrate.client import client_imports
+from unfake_async.codemod.migrate.client_source import (
+    INLINE_SOURCE,
+    ClientSource,
+    client_source,
+    for_module,
+)
 from unfake_async.codemod.migrate.rewrite import (
     add_class_client,
     add_client_factory,
@@ -23,8 +30,17 @@ from unfake_async.codemod.migrate.rewrite import (
 from unfake_async.settings import Settings
 
 
-def client_expression(settings: Settings, in_class_method: bool) -> cst.BaseExpression:
-    """`self._get_client()` inside a method (with `self`), else `_http_client()`."""
+def source_for(context: PassContext) -> ClientSource:
+    """Where this file's migrated code gets its client (client_source.py)."""
+    return for_module(client_source(context.settings, context.path), context.source)
+
+
+def client_expression(settings: Settings, in_class_method: bool,
+                      source: ClientSource = INLINE_SOURCE) -> cst.BaseExpression:
+    """The shared accessor (`http_client()`) when the client is defined elsewhere; else
+    `self._get_client()` inside a method (with `self`), and `_http_client()` outside."""
+    if source.shared:
+        return cst.parse_expression(source.call_code)
     if in_class_method:
         return cst.parse_expression(f"self.{settings.client_getter}()")
     return cst.parse_expression(f"{settings.module_client_function}()")
@@ -51,7 +67,8 @@ class _AddClients(cst.CSTTransformer):
 
 def ensure_clients(module: cst.Module, settings: Settings, *, module_client: bool,
                    class_names: Iterable[str] = (), add_imports: Iterable[Tuple[str, Optional[str]]] = (),
-                   remove_unused: Iterable[Tuple[str, Optional[str]]] = ()) -> cst.Module:
+                   remove_unused: Iterable[Tuple[str, Optional[str]]] = (),
+                   source: ClientSource = INLINE_SOURCE) -> cst.Module:
     """Add the module-level client (when `module_client`) and a client to each top-level class
     named in `class_names`, plus the imports they need. Idempotent.
 
@@ -62,7 +79,14 @@ def ensure_clients(module: cst.Module, settings: Settings, *, module_client: boo
     class_names = list(class_names)
     remove_unused = list(remove_unused)
     additions = list(add_imports)
-    if module_client or class_names:
+    if source.shared:
+        # The client is defined elsewhere: import its accessor, and write no client code.
+        if module_client or class_names:
+            additions.append((source.module, source.accessor))
+        module_client, class_names = False, []
+        if f"{settings.target}." not in module.code:
+            additions = [a for a in additions if a != (settings.target, None)]
+    elif module_client or class_names:
         additions += client_imports(settings)
     context = CodemodContext()
     for name, obj in additions:

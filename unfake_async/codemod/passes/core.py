@@ -19,7 +19,9 @@ from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup
-from unfake_async.codemod.migrate import client as client_code
+from unfake_async.codemod.migrate import home_assistant
+from unfake_async.codemod.migrate.client_source import ClientSource
+from unfake_async.codemod.migrate.shared_client import source_for
 from unfake_async.codemod.migrate.plan import Planner, SitePlan
 from unfake_async.codemod.migrate.rewrite import Rewriter
 from unfake_async.rules import CALL_RULE_MODULES
@@ -49,6 +51,9 @@ class CorePass:
         planner = Planner(wrapper, settings)
         planner.prepare(sites)
         plans = [planner.plan(site) for site in sites]
+        if home_assistant.is_integration(context.source):
+            for plan in plans:
+                home_assistant.adopt(plan)
         _block_nested(plans, positions)
         _tie_sessions(plans)
 
@@ -57,12 +62,14 @@ class CorePass:
         dropped = {_session_key(p) for p in plans if _session_key(p) is not None and p not in chosen}
         chosen = [p for p in chosen if _session_key(p) is None or _session_key(p) not in dropped]
         fixed_source = None
+        source = source_for(context)
         if chosen:
-            fixed_source = _rewrite(wrapper, chosen, plans, planner, settings)
+            fixed_source = _rewrite(wrapper, chosen, plans, planner, settings, source)
             if fixed_source == context.source:
                 fixed_source = None
         findings = [_finding(context, p.site, fixed=fixed_source is not None and p in chosen) for p in plans]
-        return PassOutcome(findings=findings, fixed_source=fixed_source)
+        return PassOutcome(findings=findings, fixed_source=fixed_source,
+                           created_files=source.created_files(fixed_source or ""))
 
 
 def _block_nested(plans: List[SitePlan], positions) -> None:
@@ -159,17 +166,19 @@ def _finding(context: PassContext, site: Site, fixed: bool) -> Finding:
 
 
 def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SitePlan], planner: Planner,
-             settings: Settings) -> str:
+             settings: Settings, source: ClientSource) -> str:
     chosen_ids = {id(p) for p in chosen}
     unfixed = {p.site.node for p in plans if id(p) not in chosen_ids}
-    rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings)
+    rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings, source)
     module = wrapper.module.visit(rewriter)
     dead_names, dead_attributes = _cleanup_candidates(chosen)
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
 
     context = CodemodContext()
-    for name, obj in client_code.client_imports(settings):
+    for name, obj in rewriter.needed_imports():
         AddImportsVisitor.add_needed_import(context, name, obj)
+    if f"{settings.target}." in module.code:
+        AddImportsVisitor.add_needed_import(context, settings.target)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
     _schedule_unused_imports(context, module)

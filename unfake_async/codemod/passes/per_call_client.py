@@ -24,7 +24,7 @@ from unfake_async.codemod.analysis.names import resolved
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import per_call_options as opts
-from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients
+from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients, source_for
 
 RULE_ID = "UFA004"
 CLIENT_CLASSES = {
@@ -326,6 +326,7 @@ class PerCallClientPass:
         analyser = _Analyser(context.wrapper)
         module = context.module
         target = context.settings.target
+        source = source_for(context)
         findings, chosen, clients, options = [], [], {}, {}
         for block in finder.blocks:
             if _is_setup(block.function, finder.run_once):
@@ -345,7 +346,7 @@ class PerCallClientPass:
             wanted = context.wants_fix(safety)
             if wanted:
                 chosen.append(block)
-                clients[id(block)] = client_expression(context.settings, _in_class_method(block, module))
+                clients[id(block)] = client_expression(context.settings, _in_class_method(block, module), source)
             what = opts.code(block.constructor.func) + "()"
             message = MESSAGES["loop" if block.in_loop else "call"].format(what=what)
             findings.append(context.finding(RULE_ID, message, block.constructor, fix=safety, reason=reason,
@@ -355,9 +356,12 @@ class PerCallClientPass:
         rewritten = module.visit(_Rewriter(chosen, clients, options, target))
         class_names = {b.class_def.name.value for b in chosen if _in_class_method(b, module)}
         module_client = any(not _in_class_method(b, module) for b in chosen)
-        rewritten = ensure_clients(rewritten, context.settings, module_client=module_client, class_names=class_names)
+        rewritten = ensure_clients(rewritten, context.settings, module_client=module_client, class_names=class_names,
+                                   source=source)
         fixed = rewritten.code
-        return PassOutcome(findings=findings, fixed_source=fixed if fixed != context.source else None)
+        if fixed == context.source:
+            return PassOutcome(findings=findings)
+        return PassOutcome(findings=findings, fixed_source=fixed, created_files=source.created_files(fixed))
 
     @staticmethod
     def _check_items(block: ClientBlock) -> None:

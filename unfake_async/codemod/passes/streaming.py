@@ -30,7 +30,9 @@ from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup, exceptions
 from unfake_async.codemod.migrate.arguments import map_arguments
-from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients
+from unfake_async.codemod.migrate.client import with_requests_defaults
+from unfake_async.codemod.migrate.client_source import ACCESSOR
+from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients, source_for
 
 RULE_ID = "UFA007"
 MESSAGES = {
@@ -67,6 +69,7 @@ class _Planner:
     def __init__(self, context: PassContext) -> None:
         wrapper = context.wrapper
         self.settings = context.settings
+        self.source = source_for(context)
         self.module = wrapper.module
         self.parents = wrapper.resolve(ParentNodeProvider)
         self.scopes = wrapper.resolve(ScopeProvider)
@@ -103,7 +106,9 @@ class _Planner:
         if call.method != "request":
             args.insert(0, cst.Arg(cst.SimpleString(f'"{call.method.upper()}"'),
                                    comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
-        client = client_expression(self.settings, self.in_class_method(site))
+        client = client_expression(self.settings, self.in_class_method(site), self.source)
+        if self.source.kind == ACCESSOR:
+            args = with_requests_defaults(args, self.settings)
         stream.stream_call = cst.Call(func=cst.Attribute(client, cst.Name("stream")), args=one_line_arguments(args))
         self._tries(stream)
         return stream
@@ -284,7 +289,9 @@ class StreamingPass:
                 notes=stream.notes, fixed=wanted))
         if not chosen:
             return PassOutcome(findings=findings)
-        return PassOutcome(findings=findings, fixed_source=self._rewrite(context, planner, chosen, detector.sites))
+        fixed_source = self._rewrite(context, planner, chosen, detector.sites)
+        return PassOutcome(findings=findings, fixed_source=fixed_source,
+                           created_files=planner.source.created_files(fixed_source or ""))
 
     def _rewrite(self, context: PassContext, planner: _Planner, chosen: List[StreamSite], sites: List[Site]) -> str:
         chosen_nodes = {id(s.site.node) for s in chosen}
@@ -307,7 +314,8 @@ class StreamingPass:
                 names.add(stream.site.executor.value)
         module = cleanup.remove_dead_code(module, names, set())
         in_class = [s for s in chosen if planner.in_class_method(s.site)]
-        module = ensure_clients(module, context.settings, module_client=len(in_class) < len(chosen),
+        module = ensure_clients(module, context.settings, source=planner.source,
+                                module_client=len(in_class) < len(chosen),
                                 class_names={s.site.class_def.name.value for s in in_class},
                                 # the executor's partial may be gone too
                                 remove_unused=[("requests", None), ("functools", None)])

@@ -33,7 +33,7 @@ from unfake_async.codemod.analysis.names import code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
-from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients
+from unfake_async.codemod.migrate.shared_client import client_expression, ensure_clients, source_for
 from unfake_async.codemod.passes.httpx_stream import StreamBlock, stream_block
 
 LIBRARIES = ("httpx", "httpx2")
@@ -141,8 +141,11 @@ class SyncClientsPass:
         ]
         if not chosen:
             return PassOutcome(findings)
-        fixed = _Rewrite(view, context).apply(chosen)
-        return PassOutcome(findings, fixed if fixed != context.source else None)
+        rewrite = _Rewrite(view, context)
+        fixed = rewrite.apply(chosen)
+        if fixed == context.source:
+            return PassOutcome(findings)
+        return PassOutcome(findings, fixed, created_files=rewrite.source.created_files(fixed))
 
 
 class _Finder:
@@ -281,6 +284,7 @@ class _Rewrite:
     def __init__(self, view: ModuleView, context: PassContext) -> None:
         self.view = view
         self.settings = context.settings
+        self.source = source_for(context)
         self.edits: Dict[cst.CSTNode, Callable] = {}
         self.module_client = False
         self.classes: Set[str] = set()
@@ -296,7 +300,7 @@ class _Rewrite:
         module = ensure_clients(
             module, self.settings, module_client=self.module_client, class_names=sorted(self.classes),
             add_imports=[(self.settings.target, None)] + [(lib, None) for lib, _ in self.from_imports],
-            remove_unused=list(self.from_imports),
+            remove_unused=list(self.from_imports), source=self.source,
         )
         return module.code
 
@@ -306,7 +310,7 @@ class _Rewrite:
             self.classes.add(class_def.name.value)
         else:
             self.module_client = True
-        return client_expression(self.settings, class_def is not None)
+        return client_expression(self.settings, class_def is not None, self.source)
 
     def _function(self, hit: Hit) -> None:
         client = self._client(hit.function)

@@ -1,0 +1,1 @@
+"""Stand-in for Home Assistant in tests (see ../README.md)."""
