@@ -12,6 +12,7 @@ import libcst
 
 from unfake_async.codemod.engine import suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice, holds_coroutine_call
+from unfake_async.codemod.engine.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
@@ -84,15 +85,33 @@ class _Trees:
 
 
 def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
-    """The pass's words are in `text`, one of its rules is on, and, where the pass names the
-    calls it needs (`required_calls`), `ast` finds one run by a coroutine."""
+    """The pass's words are in `text`, one of its rules is on, where the pass names the calls it
+    needs (`required_calls`) `ast` finds one run by a coroutine, and where it names the names its
+    findings resolve to (`required_names`) the module may refer to one (`name_references`)."""
     if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
         return False
-    required = getattr(lazy.load(), "required_calls", None)
-    if not trees.enabled or not required:
+    if not trees.enabled:
+        return True
+    module_pass = lazy.load()
+    names = getattr(module_pass, "required_names", None)
+    if names and not may_reference(text, trees.get(text), _targets(names)):
+        return False
+    required = getattr(module_pass, "required_calls", None)
+    if not required:
         return True
     tree = trees.get(text)
-    return tree is None or holds_coroutine_call(tree, required)
+    if tree is None:  # newer syntax than this `ast`'s: a call is a reference, which tokens find
+        return may_reference(text, None, _targets(required))
+    return holds_coroutine_call(tree, required)
+
+
+_TARGETS: Dict[frozenset, NameTargets] = {}
+
+
+def _targets(names: frozenset) -> NameTargets:
+    if names not in _TARGETS:
+        _TARGETS[names] = NameTargets(names)
+    return _TARGETS[names]
 
 
 def _sliced_context(source: str, settings: Settings, applicable, trees: _Trees) -> Optional[PassContext]:

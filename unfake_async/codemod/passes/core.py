@@ -14,6 +14,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unfake_async.codemod.analysis.detect import Detector
+from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
@@ -38,6 +39,8 @@ class CorePass:
     """Rules UFA001-UFA003: the requests calls the whole product is about."""
 
     rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
+    # Every site is a call `requests_target` resolves to one of these (engine/name_references.py).
+    required_names = REQUESTS_REFERENCES
 
     def run(self, context: PassContext) -> PassOutcome:
         settings, fix_level, wrapper = context.settings, context.fix_level, context.wrapper

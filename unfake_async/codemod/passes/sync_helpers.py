@@ -68,6 +68,8 @@ class SyncHelperPass:
     """Rule UFA008. Runs before the core pass, which migrates the helper's requests calls."""
 
     rule_ids = (RULE_ID,)
+    # A helper counts only for its `requests_function` calls (a subset of these).
+    required_names = names.REQUESTS_REFERENCES
 
     def run(self, context: PassContext) -> PassOutcome:
         if "requests" not in context.source:
