@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import libcst
 
 from unfake_async.codemod.engine import suppression
-from unfake_async.codemod.engine.local_slice import function_local_slice, holds_coroutine_call
+from unfake_async.codemod.engine.local_slice import function_local_slice, holds_call, holds_coroutine_call
 from unfake_async.codemod.engine.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
@@ -96,6 +96,11 @@ def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
     names = getattr(module_pass, "required_names", None)
     if names and not may_reference(text, trees.get(text), _targets(names)):
         return False
+    called = getattr(module_pass, "required_calls_anywhere", None)
+    if called:
+        tree = trees.get(text)
+        if not (may_reference(text, None, _targets(called)) if tree is None else holds_call(tree, called)):
+            return False
     required = getattr(module_pass, "required_calls", None)
     if not required:
         return True
