@@ -125,7 +125,8 @@ def _sliced_context(source: str, settings: Settings, applicable, trees: _Trees) 
     if not applicable or not all(getattr(p, "local_calls", None) for p in applicable):
         return None
     calls = frozenset().union(*(p.local_calls for p in applicable))
-    sliced = function_local_slice(source, calls, trees.get(source))
+    kept = frozenset().union(*(getattr(p, "slice_kept_calls", frozenset()) for p in applicable))
+    sliced = function_local_slice(source, calls, trees.get(source), kept)
     if sliced is None:
         return None
     try:
