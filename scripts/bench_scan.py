@@ -1,12 +1,21 @@
-"""Time `unfake-async --check` over a large real tree, next to ruff and a naive LibCST pass.
+"""Time `unfake-async --check` over large real trees, next to ruff and a naive LibCST pass.
 
-By default the tree is Django 5.1.4's sdist, fetched from PyPI with pip into a cache directory
-outside the repository (never commit it):
+The trees are sdists fetched from PyPI with pip into a cache directory outside the repository
+(never commit them): Django 5.1.4, aiohttp 3.10.10 (the library and its tests) and Home
+Assistant 2024.6.4 (it requires Python 3.12, so it is fetched with `--ignore-requires-python`;
+only its text is read).
 
     .venv/bin/python scripts/bench_scan.py                  # Django 5.1.4, fetched once
+    .venv/bin/python scripts/bench_scan.py --trees django,aiohttp,homeassistant --repeat 5 --skip-naive
+    .venv/bin/python scripts/bench_scan.py --trees all --scale 1000000 --skip-naive   # + the 1M-line run
     .venv/bin/python scripts/bench_scan.py --tree ~/src/x   # any tree you have
     .venv/bin/python scripts/bench_scan.py --skip-naive     # without the slow LibCST pass
     .venv/bin/python scripts/bench_scan.py --parse-all      # also the worst case, see below
+
+With `--trees`, each tree's `unfake-async --check --no-cache` and ruff run in turn, `--repeat`
+times (so both see the same load), and a table prints the best of each side by side with the
+ratio. `--scale LINES` then scans a generated async monorepo of that many lines cold and warm
+(`scripts/bench_generated.py`, which also has the per-site module: `--sites 500,1000,2000`).
 
 It runs, each as a fresh process timed by wall clock:
   - ``unfake-async --check --no-cache TREE`` with ``--jobs 1`` and with ``--jobs N`` (all cores)
@@ -34,6 +43,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 DJANGO = "django==5.1.4"
+TREES = {
+    "django": "django==5.1.4",
+    "aiohttp": "aiohttp==3.10.10",
+    "homeassistant": "homeassistant==2024.6.4",
+}
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "unfake-async-bench-trees"
 
 NAIVE_PASS = r"""
@@ -62,7 +76,7 @@ def fetch_tree(requirement: str, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as download:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--ignore-requires-python",
              "--no-binary", ":all:", requirement, "-d", download],
             check=True,
         )  # fmt: skip
@@ -137,8 +151,41 @@ def best_of(repeat: int, command: List[str], label: str) -> Dict[str, object]:
     return best
 
 
+def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int) -> List[Dict[str, object]]:
+    """Each tree's scan and ruff's, interleaved `repeat` times; the best of each, side by side."""
+    ruff = ruff_command()
+    if ruff is None:
+        print("ruff not found: pip install ruff to compare with it", file=sys.stderr)
+    rows = []
+    for name in names:
+        tree = fetch_tree(TREES[name], cache).resolve()
+        size = count_python(tree)
+        scan_command = unfake_command() + ["--check", "--no-cache", "--jobs", str(jobs), str(tree)]
+        ruff_run = ruff + ["check", "--isolated", "--no-cache", "--select", "ASYNC210", str(tree)] if ruff else None
+        scans, ruffs = [], []
+        for _ in range(repeat):
+            scans.append(timed(scan_command, f"unfake-async {name}"))
+            if ruff_run:
+                ruffs.append(timed(ruff_run, f"ruff {name}"))
+        scan = min(scans, key=lambda run: run["wall_s"])
+        best_ruff = min(ruffs, key=lambda run: run["wall_s"]) if ruffs else None
+        rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff,
+                     "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs]})
+    print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6}  scan summary")
+    for row in rows:
+        scan, ruff_best = row["scan"], row["ruff"]
+        ratio = scan["wall_s"] / ruff_best["wall_s"] if ruff_best else float("nan")
+        row["ratio"] = ratio
+        verdict = "" if not ruff_best else ("  (<= 3x: met)" if ratio <= 3 else "  (<= 3x: NOT met)")
+        print(f"{row['tree']:14} {row['files']:6d} {row['lines']:10,d}  {scan['wall_s']:14.2f} "
+              f"{ruff_best['wall_s'] if ruff_best else float('nan'):7.2f} {ratio:5.1f}x  {scan['tail'][:50]}{verdict}")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trees", help="comma-separated: " + ",".join(TREES) + " (or all): side by side with ruff")
+    parser.add_argument("--scale", type=int, help="also scan a generated async monorepo of this many lines")
     parser.add_argument("--tree", type=Path, help="scan this tree instead of fetching Django")
     parser.add_argument("--sdist", default=DJANGO, help=f"requirement to fetch (default {DJANGO})")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -149,6 +196,23 @@ def main() -> int:
                         help="also time a copy of the tree where every file must be parsed")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+
+    if args.trees or args.scale:
+        print(f"{os.cpu_count()} cores, python {sys.version.split()[0]}, load average {_load()}")
+        report: Dict[str, object] = {}
+        if args.trees:
+            names = list(TREES) if args.trees == "all" else args.trees.split(",")
+            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs)
+        if args.scale:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench_generated import bench_scale
+
+            print()
+            report["scale"] = bench_scale(args.scale, fake_every=40)
+        print(f"load average at the end {_load()} (other work on the machine skews the times)")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return 0
 
     tree = (args.tree or fetch_tree(args.sdist, args.cache)).resolve()
     size = count_python(tree)

@@ -87,12 +87,6 @@ def holds_coroutine_call(tree: ast.Module, qualified_names: Iterable[str]) -> bo
     return _holds_coroutine_call(tree, False, _CandidateTest(tree, frozenset(qualified_names)))
 
 
-def holds_call(tree: ast.Module, qualified_names: Iterable[str]) -> bool:
-    """Whether any call anywhere in `tree` may name one of `qualified_names` (same superset)."""
-    candidate = _CandidateTest(tree, frozenset(qualified_names))
-    return any(isinstance(node, ast.Call) and candidate(node) for node in ast.walk(tree))
-
-
 class _CandidateTest:
     """Whether a call may name one of the target functions, from the module's imports in every
     scope (a superset of what LibCST's QualifiedNameProvider resolves it to)."""

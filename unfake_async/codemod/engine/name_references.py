@@ -28,21 +28,6 @@ from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tup
 _DOTTED_WORD = re.compile(r"[A-Za-z_]\w*(?:[ \t]*\.[ \t]*[A-Za-z_]\w*)*")
 
 
-def import_bindings(tree: ast.AST) -> Dict[str, Set[str]]:
-    """Each name an import binds anywhere in `tree` -> the dotted names it may hold."""
-    bound: Dict[str, Set[str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                _bind_import(bound, alias.name, alias.asname)
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            # LibCST resolves neither relative imports to these names nor `import *`.
-            for alias in node.names:
-                if alias.name != "*":
-                    bound.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
-    return bound
-
-
 def _bind_import(bound: Dict[str, Set[str]], name: str, asname: Optional[str]) -> None:
     if asname:
         bound.setdefault(asname, set()).add(name)
@@ -76,7 +61,7 @@ def may_reference(source: str, tree: Optional[ast.Module], targets: NameTargets)
     if not any(root in source for root in targets.roots):
         return False  # no import can bind a target without naming its package
     if tree is not None:
-        return _ast_references(tree, targets)
+        return ModuleIndex(tree).may_reference(targets)
     try:
         return _token_references(source, targets)
     except (tokenize.TokenError, SyntaxError, ValueError):  # what even tokenize rejects: LibCST says why
@@ -102,34 +87,6 @@ def _in_strings(bound: Dict[str, Set[str]], text: str, targets: NameTargets) -> 
 
 def _star_import(module: Optional[str], targets: NameTargets) -> bool:
     return bool(module) and module.split(".")[0] in targets.roots
-
-
-def _ast_references(tree: ast.Module, targets: NameTargets) -> bool:
-    bound = _relevant(import_bindings(tree), targets)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            if not node.level and _star_import(node.module, targets):
-                return True
-    if not bound:
-        return False
-    inner: Set[int] = set()  # Attribute/Name nodes already read as part of a longer chain
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and id(node) not in inner:
-            chain: List[str] = []
-            current: ast.expr = node
-            while isinstance(current, ast.Attribute):
-                chain.append(current.attr)
-                current = current.value
-                inner.add(id(current))
-            if isinstance(current, ast.Name) and _resolves(bound, [current.id] + chain[::-1], targets):
-                return True
-        elif isinstance(node, ast.Name) and id(node) not in inner:
-            if _resolves(bound, [node.id], targets):
-                return True
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _in_strings(bound, node.value, targets):
-                return True
-    return False
 
 
 # Tokens: the fallback for syntax this interpreter's `ast` does not know ------------------------
@@ -223,3 +180,105 @@ def _aliases(tokens: List[tokenize.TokenInfo], at: int) -> List[Tuple[str, Optio
             continue
         break
     return names
+
+
+# One walk per module: what every `ast` question of the passes reads ---------------------------
+
+
+class ModuleIndex:
+    """The imports, reference chains, strings and calls of one module, from a single walk of
+    its `ast` (each `ast.walk` costs about 1 µs a node: asking each pass's question with a walk
+    of its own cost more than the LibCST analyses it saved on a tree of async services)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.bound: Dict[str, Set[str]] = {}
+        self.star_modules: Set[str] = set()
+        self.chains: Set[Tuple[str, ...]] = set()  # every Name and maximal Name.attr... chain
+        self.strings: List[str] = []
+        self.calls: Set[Tuple[str, ...]] = set()  # chains called anywhere
+        self.coroutine_calls: Set[Tuple[str, ...]] = set()  # chains called directly by an `async def`
+        self._walk(tree)
+
+    def _walk(self, tree: ast.Module) -> None:
+        stack: List[Tuple[ast.AST, bool]] = [(tree, False)]
+        while stack:
+            node, running = stack.pop()
+            kind = type(node)
+            if kind is ast.Attribute or kind is ast.Name:
+                chain, base = _chain(node)
+                if chain is not None:
+                    self.chains.add(chain)
+                    continue
+                stack.append((base, running))  # `f().x`: the call's own names still count
+                continue
+            if kind is ast.Call:
+                chain, _ = _chain(node.func)
+                if chain is not None:
+                    self.calls.add(chain)
+                    if running:
+                        self.coroutine_calls.add(chain)
+            elif kind is ast.Constant:
+                if isinstance(node.value, str):
+                    self.strings.append(node.value)
+                continue
+            elif kind is ast.Import:
+                for alias in node.names:
+                    _bind_import(self.bound, alias.name, alias.asname)
+                continue
+            elif kind is ast.ImportFrom:
+                if not node.level and node.module:
+                    for alias in node.names:
+                        if alias.name == "*":
+                            self.star_modules.add(node.module)
+                        else:
+                            self.bound.setdefault(alias.asname or alias.name, set()).add(f"{node.module}.{alias.name}")
+                continue
+            elif kind in _SCOPES:
+                body = node.body if isinstance(node.body, list) else [node.body]
+                inner = kind is ast.AsyncFunctionDef
+                stack.extend((child, inner) for child in body)
+                stack.extend((child, running) for child in ast.iter_child_nodes(node)
+                             if not any(child is statement for statement in body))
+                continue
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, ast.AST):
+                    stack.append((value, running))
+                elif isinstance(value, list):
+                    stack.extend((item, running) for item in value if isinstance(item, ast.AST))
+
+    def may_reference(self, targets: NameTargets) -> bool:
+        """`may_reference` of the module this index was made from."""
+        if any(_star_import(module, targets) for module in self.star_modules):
+            return True
+        bound = _relevant(self.bound, targets)
+        if not bound:
+            return False
+        if any(chain[0] in bound and _resolves(bound, list(chain), targets) for chain in self.chains):
+            return True
+        return any(_in_strings(bound, text, targets) for text in self.strings)
+
+    def calls_any(self, qualified_names: FrozenSet[str], coroutine_only: bool) -> bool:
+        """A call (run directly by an `async def`, with `coroutine_only`) may name one of
+        `qualified_names`: the import-resolved name equals one (local_slice's candidate test)."""
+        bound = self.bound
+        for chain in (self.coroutine_calls if coroutine_only else self.calls):
+            rest = "".join("." + part for part in chain[1:])
+            if any(dotted + rest in qualified_names for dotted in bound.get(chain[0], ())):
+                return True
+        return False
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _chain(node: ast.expr) -> Tuple[Optional[Tuple[str, ...]], ast.expr]:
+    """(`("a", "b", "c")`, base) for `a.b.c`; (None, base) when the chain does not start at a name."""
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return tuple(reversed(parts)), node
+    return None, node

@@ -11,8 +11,8 @@ from typing import Dict, List, Optional
 import libcst
 
 from unfake_async.codemod.engine import suppression
-from unfake_async.codemod.engine.local_slice import function_local_slice, holds_call, holds_coroutine_call
-from unfake_async.codemod.engine.name_references import NameTargets, may_reference
+from unfake_async.codemod.engine.local_slice import function_local_slice
+from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
@@ -74,6 +74,7 @@ class _Trees:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._trees: Dict[str, Optional[ast.Module]] = {}
+        self._indexes: Dict[str, Optional[ModuleIndex]] = {}
 
     def get(self, text: str) -> Optional[ast.Module]:
         if text not in self._trees:
@@ -83,31 +84,44 @@ class _Trees:
                 self._trees[text] = None
         return self._trees[text]
 
+    def index(self, text: str) -> Optional[ModuleIndex]:
+        if text not in self._indexes:
+            tree = self.get(text)
+            self._indexes[text] = None if tree is None else ModuleIndex(tree)
+        return self._indexes[text]
+
 
 def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
-    """The pass's words are in `text`, one of its rules is on, where the pass names the calls it
-    needs (`required_calls`) `ast` finds one run by a coroutine, and where it names the names its
-    findings resolve to (`required_names`) the module may refer to one (`name_references`)."""
+    """The pass's words are in `text`, one of its rules is on, and, from one walk of the text's
+    `ast` (`name_references.ModuleIndex`): where the pass names the names its findings resolve to
+    (`required_names`), the module may refer to one; where it names the calls it reports
+    (`required_calls`), a coroutine may make one; where it needs some call somewhere
+    (`required_calls_anywhere`), the module may make one. Where this interpreter's `ast` rejects
+    the text, a reference found by `tokenize` stands in for each."""
     if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
         return False
     if not trees.enabled:
         return True
     module_pass = lazy.load()
-    names = getattr(module_pass, "required_names", None)
-    if names and not may_reference(text, trees.get(text), _targets(names)):
-        return False
-    called = getattr(module_pass, "required_calls_anywhere", None)
-    if called:
-        tree = trees.get(text)
-        if not (may_reference(text, None, _targets(called)) if tree is None else holds_call(tree, called)):
+    questions = (
+        (getattr(module_pass, "required_names", None), None),
+        (getattr(module_pass, "required_calls", None), True),
+        (getattr(module_pass, "required_calls_anywhere", None), False),
+    )
+    for names, coroutine_only in questions:
+        if not names:
+            continue
+        targets = _targets(names)
+        if not any(root in text for root in targets.roots):
+            return False  # no import can bind a target without naming its package
+        index = trees.index(text)
+        if index is None:
+            if not may_reference(text, None, targets):
+                return False
+        elif not (index.may_reference(targets) if coroutine_only is None
+                  else index.calls_any(targets.names, coroutine_only)):
             return False
-    required = getattr(module_pass, "required_calls", None)
-    if not required:
-        return True
-    tree = trees.get(text)
-    if tree is None:  # newer syntax than this `ast`'s: a call is a reference, which tokens find
-        return may_reference(text, None, _targets(required))
-    return holds_coroutine_call(tree, required)
+    return True
 
 
 _TARGETS: Dict[frozenset, NameTargets] = {}
