@@ -1,6 +1,7 @@
 """Generated inputs for the scan's speed: a module with N offload sites, and an async monorepo.
 
     .venv/bin/python scripts/bench_generated.py --sites 500,1000,2000      # cost per site
+    .venv/bin/python scripts/bench_generated.py --sites 2000 --baseline /tmp/old   # next to an older version
     .venv/bin/python scripts/bench_generated.py --scale 1000000            # 1M-line tree, cold + warm
     .venv/bin/python scripts/bench_generated.py --scale 1000000 --keep /tmp/monorepo   # keep the tree
 
@@ -184,23 +185,33 @@ def unfake_command() -> List[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "unfake_async"]
 
 
-def bench_sites(counts: List[int], repeat: int, workdir: Path) -> List[Dict[str, object]]:
+def bench_sites(counts: List[int], repeat: int, workdir: Path, baseline: Path = None) -> List[Dict[str, object]]:
+    """Each count's check and diff; with `baseline` (a directory holding another version's
+    `unfake_async` package), that version's too, run in turn with this one's."""
+    sides = [("this", unfake_command(), None)]
+    if baseline is not None:
+        sides.append(("baseline", [sys.executable, "-m", "unfake_async"],
+                      dict(os.environ, PYTHONPATH=str(baseline))))
     rows = []
     for count in counts:
         path = workdir / f"sites_{count}.py"
         path.write_text(sites_module(count))
         row: Dict[str, object] = {"sites": count, "lines": sites_module(count).count("\n")}
         for label, extra in (("check", ["--check"]), ("diff", ["--diff", "--unsafe-fixes"])):
-            runs = [measure(unfake_command() + [str(path), "--no-cache"] + extra) for _ in range(repeat)]
-            best = min(runs, key=lambda run: run["wall_s"])
-            row[label] = best
+            runs: Dict[str, list] = {side: [] for side, _, _ in sides}
+            for _ in range(repeat):
+                for side, command, env in sides:
+                    runs[side].append(measure(command + [str(path), "--no-cache"] + extra, env))
+            for side in runs:
+                row[f"{label}:{side}"] = min(runs[side], key=lambda run: run["wall_s"])
         rows.append(row)
-        check, diff = row["check"], row["diff"]
-        print(f"{count:6d} sites {row['lines']:7,d} lines   check {check['wall_s']:6.2f} s "
-              f"(cpu {check['cpu_s']:5.2f}, {check['rss_mb']:4.0f} MB)   diff {diff['wall_s']:6.2f} s "
-              f"(cpu {diff['cpu_s']:5.2f}, {diff['rss_mb']:4.0f} MB)   "
-              f"{1000 * check['wall_s'] / count:5.2f} / {1000 * diff['wall_s'] / count:5.2f} ms per site",
-              flush=True)
+        for side, _, _ in sides:
+            check, diff = row[f"check:{side}"], row[f"diff:{side}"]
+            print(f"{count:6d} sites {row['lines']:7,d} lines {side:8}  check {check['wall_s']:6.2f} s "
+                  f"(cpu {check['cpu_s']:5.2f}, {check['rss_mb']:4.0f} MB)   diff {diff['wall_s']:6.2f} s "
+                  f"(cpu {diff['cpu_s']:5.2f}, {diff['rss_mb']:4.0f} MB)   "
+                  f"{1000 * check['wall_s'] / count:5.2f} / {1000 * diff['wall_s'] / count:5.2f} ms per site",
+                  flush=True)
     return rows
 
 
@@ -237,6 +248,9 @@ def main() -> int:
     parser.add_argument("--fake-every", type=int, default=40, help="one file in N holds fake async")
     parser.add_argument("--keep", type=Path, help="write (or reuse) the monorepo here instead of a temp dir")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measure; the fastest counts")
+    parser.add_argument("--baseline", type=Path,
+                        help="a directory holding another version's unfake_async package (`git archive REV "
+                             "unfake_async | tar -x -C DIR`): its per-site figures, run in turn with these")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     if not args.sites and not args.scale:
@@ -246,7 +260,8 @@ def main() -> int:
     report: Dict[str, object] = {}
     if args.sites:
         with tempfile.TemporaryDirectory() as workdir:
-            report["sites"] = bench_sites([int(n) for n in args.sites.split(",")], args.repeat, Path(workdir))
+            report["sites"] = bench_sites([int(n) for n in args.sites.split(",")], args.repeat, Path(workdir),
+                                          args.baseline)
     if args.scale:
         report["scale"] = bench_scale(args.scale, args.fake_every, args.keep)
     if args.json:

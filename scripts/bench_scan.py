@@ -120,10 +120,10 @@ def count_python(tree: Path) -> Dict[str, int]:
     return {"files": files, "lines": lines}
 
 
-def timed(command: List[str], label: str, ok_codes=(0, 1)) -> Dict[str, object]:
+def timed(command: List[str], label: str, ok_codes=(0, 1), env=None) -> Dict[str, object]:
     """Run `command` once, return its wall time, exit code and last output line."""
     begin = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - begin
     tail = (done.stdout.strip().splitlines() or [""])[-1][:200]
     if done.returncode not in ok_codes:
@@ -151,8 +151,10 @@ def best_of(repeat: int, command: List[str], label: str) -> Dict[str, object]:
     return best
 
 
-def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int) -> List[Dict[str, object]]:
-    """Each tree's scan and ruff's, interleaved `repeat` times; the best of each, side by side."""
+def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
+                  baseline: Optional[Path] = None) -> List[Dict[str, object]]:
+    """Each tree's scan and ruff's, interleaved `repeat` times; the best of each, side by side.
+    With `baseline` (a directory holding another version's `unfake_async`), its scan too."""
     ruff = ruff_command()
     if ruff is None:
         print("ruff not found: pip install ruff to compare with it", file=sys.stderr)
@@ -162,15 +164,20 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int) -> List
         size = count_python(tree)
         scan_command = unfake_command() + ["--check", "--no-cache", "--jobs", str(jobs), str(tree)]
         ruff_run = ruff + ["check", "--isolated", "--no-cache", "--select", "ASYNC210", str(tree)] if ruff else None
-        scans, ruffs = [], []
+        base_command = [sys.executable, "-m", "unfake_async"] + scan_command[len(unfake_command()):]
+        scans, ruffs, bases = [], [], []
         for _ in range(repeat):
             scans.append(timed(scan_command, f"unfake-async {name}"))
             if ruff_run:
                 ruffs.append(timed(ruff_run, f"ruff {name}"))
+            if baseline is not None:
+                bases.append(timed(base_command, f"baseline {name}", env=dict(os.environ, PYTHONPATH=str(baseline))))
         scan = min(scans, key=lambda run: run["wall_s"])
         best_ruff = min(ruffs, key=lambda run: run["wall_s"]) if ruffs else None
-        rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff,
-                     "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs]})
+        best_base = min(bases, key=lambda run: run["wall_s"]) if bases else None
+        rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff, "baseline": best_base,
+                     "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs],
+                     "baseline_runs_s": [r["wall_s"] for r in bases]})
     print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6}  scan summary")
     for row in rows:
         scan, ruff_best = row["scan"], row["ruff"]
@@ -179,6 +186,11 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int) -> List
         verdict = "" if not ruff_best else ("  (<= 3x: met)" if ratio <= 3 else "  (<= 3x: NOT met)")
         print(f"{row['tree']:14} {row['files']:6d} {row['lines']:10,d}  {scan['wall_s']:14.2f} "
               f"{ruff_best['wall_s'] if ruff_best else float('nan'):7.2f} {ratio:5.1f}x  {scan['tail'][:50]}{verdict}")
+        if row["baseline"]:
+            base = row["baseline"]
+            print(f"{'':14} baseline {base['wall_s']:.2f} s = {base['wall_s'] / ruff_best['wall_s'] if ruff_best else 0:.1f}x "
+                  f"ruff; this version is {base['wall_s'] / scan['wall_s']:.1f}x faster; same last line: "
+                  f"{base['tail'] == scan['tail']}")
     return rows
 
 
@@ -186,6 +198,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trees", help="comma-separated: " + ",".join(TREES) + " (or all): side by side with ruff")
     parser.add_argument("--scale", type=int, help="also scan a generated async monorepo of this many lines")
+    parser.add_argument("--baseline", type=Path, help="with --trees: also time another version's unfake_async "
+                        "package in this directory (`git archive REV unfake_async | tar -x -C DIR`)")
     parser.add_argument("--tree", type=Path, help="scan this tree instead of fetching Django")
     parser.add_argument("--sdist", default=DJANGO, help=f"requirement to fetch (default {DJANGO})")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -202,7 +216,7 @@ def main() -> int:
         report: Dict[str, object] = {}
         if args.trees:
             names = list(TREES) if args.trees == "all" else args.trees.split(",")
-            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs)
+            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs, args.baseline)
         if args.scale:
             sys.path.insert(0, str(Path(__file__).resolve().parent))
             from bench_generated import bench_scale
