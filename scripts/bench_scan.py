@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -122,14 +123,18 @@ def count_python(tree: Path) -> Dict[str, int]:
 
 def timed(command: List[str], label: str, ok_codes=(0, 1), env=None) -> Dict[str, object]:
     """Run `command` once, return its wall time, exit code and last output line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - begin
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the command and its workers: less swayed than wall time by other work on the machine.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     tail = (done.stdout.strip().splitlines() or [""])[-1][:200]
     if done.returncode not in ok_codes:
         err = (done.stderr.strip().splitlines() or [""])[-1][:300]
         print(f"  {label}: exit {done.returncode}: {err}", file=sys.stderr)
-    return {"label": label, "command": command, "wall_s": wall, "exit": done.returncode,
+    return {"label": label, "command": command, "wall_s": wall, "cpu_s": cpu, "exit": done.returncode,
             "tail": tail, "ok": done.returncode in ok_codes}
 
 
@@ -178,19 +183,21 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
         rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff, "baseline": best_base,
                      "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs],
                      "baseline_runs_s": [r["wall_s"] for r in bases]})
-    print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6}  scan summary")
+    print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6} "
+          f"{'cpu s':>6} {'ruff cpu':>8}  scan summary")
     for row in rows:
         scan, ruff_best = row["scan"], row["ruff"]
         ratio = scan["wall_s"] / ruff_best["wall_s"] if ruff_best else float("nan")
         row["ratio"] = ratio
         verdict = "" if not ruff_best else ("  (<= 3x: met)" if ratio <= 3 else "  (<= 3x: NOT met)")
         print(f"{row['tree']:14} {row['files']:6d} {row['lines']:10,d}  {scan['wall_s']:14.2f} "
-              f"{ruff_best['wall_s'] if ruff_best else float('nan'):7.2f} {ratio:5.1f}x  {scan['tail'][:50]}{verdict}")
+              f"{ruff_best['wall_s'] if ruff_best else float('nan'):7.2f} {ratio:5.1f}x {scan['cpu_s']:6.2f} "
+              f"{ruff_best['cpu_s'] if ruff_best else float('nan'):8.2f}  {scan['tail'][:50]}{verdict}")
         if row["baseline"]:
             base = row["baseline"]
             print(f"{'':14} baseline {base['wall_s']:.2f} s = {base['wall_s'] / ruff_best['wall_s'] if ruff_best else 0:.1f}x "
-                  f"ruff; this version is {base['wall_s'] / scan['wall_s']:.1f}x faster; same last line: "
-                  f"{base['tail'] == scan['tail']}")
+                  f"ruff, cpu {base['cpu_s']:.2f} s; this version takes {scan['wall_s'] / base['wall_s']:.2f}x its wall "
+                  f"time, {scan['cpu_s'] / base['cpu_s']:.2f}x its CPU; same last line: {base['tail'] == scan['tail']}")
     return rows
 
 
