@@ -172,11 +172,11 @@ _MEASURE = (
 )
 
 
-def measure(command: List[str], env: Dict[str, str] = None) -> Dict[str, object]:
+def measure(command: List[str], env: Dict[str, str] = None, cwd: str = None) -> Dict[str, object]:
     """Run `command` in a helper process of its own: wall and CPU seconds, peak RSS (MB) of the
     largest process it waited for (the command or one of its workers), exit code, last line."""
     done = subprocess.run([sys.executable, "-c", _MEASURE] + command, capture_output=True, text=True,
-                          env=env, check=True)
+                          env=env, cwd=cwd, check=True)
     return json.loads(done.stdout)
 
 
@@ -188,24 +188,25 @@ def unfake_command() -> List[str]:
 def bench_sites(counts: List[int], repeat: int, workdir: Path, baseline: Path = None) -> List[Dict[str, object]]:
     """Each count's check and diff; with `baseline` (a directory holding another version's
     `unfake_async` package), that version's too, run in turn with this one's."""
-    sides = [("this", unfake_command(), None)]
+    sides = [("this", unfake_command(), None, None)]
     if baseline is not None:
+        # Run from the baseline's directory: `-m` puts the working directory first on sys.path.
         sides.append(("baseline", [sys.executable, "-m", "unfake_async"],
-                      dict(os.environ, PYTHONPATH=str(baseline))))
+                      dict(os.environ, PYTHONPATH=str(baseline)), str(baseline)))
     rows = []
     for count in counts:
         path = workdir / f"sites_{count}.py"
         path.write_text(sites_module(count))
         row: Dict[str, object] = {"sites": count, "lines": sites_module(count).count("\n")}
         for label, extra in (("check", ["--check"]), ("diff", ["--diff", "--unsafe-fixes"])):
-            runs: Dict[str, list] = {side: [] for side, _, _ in sides}
+            runs: Dict[str, list] = {side: [] for side, _, _, _ in sides}
             for _ in range(repeat):
-                for side, command, env in sides:
-                    runs[side].append(measure(command + [str(path), "--no-cache"] + extra, env))
+                for side, command, env, cwd in sides:
+                    runs[side].append(measure(command + [str(path), "--no-cache"] + extra, env, cwd))
             for side in runs:
                 row[f"{label}:{side}"] = min(runs[side], key=lambda run: run["wall_s"])
         rows.append(row)
-        for side, _, _ in sides:
+        for side, _, _, _ in sides:
             check, diff = row[f"check:{side}"], row[f"diff:{side}"]
             print(f"{count:6d} sites {row['lines']:7,d} lines {side:8}  check {check['wall_s']:6.2f} s "
                   f"(cpu {check['cpu_s']:5.2f}, {check['rss_mb']:4.0f} MB)   diff {diff['wall_s']:6.2f} s "

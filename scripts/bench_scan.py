@@ -121,11 +121,11 @@ def count_python(tree: Path) -> Dict[str, int]:
     return {"files": files, "lines": lines}
 
 
-def timed(command: List[str], label: str, ok_codes=(0, 1), env=None) -> Dict[str, object]:
+def timed(command: List[str], label: str, ok_codes=(0, 1), env=None, cwd=None) -> Dict[str, object]:
     """Run `command` once, return its wall time, exit code and last output line."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - begin
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU seconds of the command and its workers: less swayed than wall time by other work on the machine.
@@ -176,7 +176,9 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
             if ruff_run:
                 ruffs.append(timed(ruff_run, f"ruff {name}"))
             if baseline is not None:
-                bases.append(timed(base_command, f"baseline {name}", env=dict(os.environ, PYTHONPATH=str(baseline))))
+                # Run from the baseline's directory: `-m` puts the working directory first on sys.path.
+                bases.append(timed(base_command, f"baseline {name}", env=dict(os.environ, PYTHONPATH=str(baseline)),
+                                   cwd=str(baseline)))
         scan = min(scans, key=lambda run: run["wall_s"])
         best_ruff = min(ruffs, key=lambda run: run["wall_s"]) if ruffs else None
         best_base = min(bases, key=lambda run: run["wall_s"]) if bases else None
