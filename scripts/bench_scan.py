@@ -1,12 +1,21 @@
-"""Time `unfake-async --check` over a large real tree, next to ruff and a naive LibCST pass.
+"""Time `unfake-async --check` over large real trees, next to ruff and a naive LibCST pass.
 
-By default the tree is Django 5.1.4's sdist, fetched from PyPI with pip into a cache directory
-outside the repository (never commit it):
+The trees are sdists fetched from PyPI with pip into a cache directory outside the repository
+(never commit them): Django 5.1.4, aiohttp 3.10.10 (the library and its tests) and Home
+Assistant 2024.6.4 (it requires Python 3.12, so it is fetched with `--ignore-requires-python`;
+only its text is read).
 
     .venv/bin/python scripts/bench_scan.py                  # Django 5.1.4, fetched once
+    .venv/bin/python scripts/bench_scan.py --trees django,aiohttp,homeassistant --repeat 5 --skip-naive
+    .venv/bin/python scripts/bench_scan.py --trees all --scale 1000000 --skip-naive   # + the 1M-line run
     .venv/bin/python scripts/bench_scan.py --tree ~/src/x   # any tree you have
     .venv/bin/python scripts/bench_scan.py --skip-naive     # without the slow LibCST pass
     .venv/bin/python scripts/bench_scan.py --parse-all      # also the worst case, see below
+
+With `--trees`, each tree's `unfake-async --check --no-cache` and ruff run in turn, `--repeat`
+times (so both see the same load), and a table prints the best of each side by side with the
+ratio. `--scale LINES` then scans a generated async monorepo of that many lines cold and warm
+(`scripts/bench_generated.py`, which also has the per-site module: `--sites 500,1000,2000`).
 
 It runs, each as a fresh process timed by wall clock:
   - ``unfake-async --check --no-cache TREE`` with ``--jobs 1`` and with ``--jobs N`` (all cores)
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,6 +44,11 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 DJANGO = "django==5.1.4"
+TREES = {
+    "django": "django==5.1.4",
+    "aiohttp": "aiohttp==3.10.10",
+    "homeassistant": "homeassistant==2024.6.4",
+}
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "unfake-async-bench-trees"
 
 NAIVE_PASS = r"""
@@ -62,7 +77,7 @@ def fetch_tree(requirement: str, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as download:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--ignore-requires-python",
              "--no-binary", ":all:", requirement, "-d", download],
             check=True,
         )  # fmt: skip
@@ -106,16 +121,20 @@ def count_python(tree: Path) -> Dict[str, int]:
     return {"files": files, "lines": lines}
 
 
-def timed(command: List[str], label: str, ok_codes=(0, 1)) -> Dict[str, object]:
+def timed(command: List[str], label: str, ok_codes=(0, 1), env=None, cwd=None) -> Dict[str, object]:
     """Run `command` once, return its wall time, exit code and last output line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - begin
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU seconds of the command and its workers: less swayed than wall time by other work on the machine.
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     tail = (done.stdout.strip().splitlines() or [""])[-1][:200]
     if done.returncode not in ok_codes:
         err = (done.stderr.strip().splitlines() or [""])[-1][:300]
         print(f"  {label}: exit {done.returncode}: {err}", file=sys.stderr)
-    return {"label": label, "command": command, "wall_s": wall, "exit": done.returncode,
+    return {"label": label, "command": command, "wall_s": wall, "cpu_s": cpu, "exit": done.returncode,
             "tail": tail, "ok": done.returncode in ok_codes}
 
 
@@ -137,8 +156,59 @@ def best_of(repeat: int, command: List[str], label: str) -> Dict[str, object]:
     return best
 
 
+def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
+                  baseline: Optional[Path] = None) -> List[Dict[str, object]]:
+    """Each tree's scan and ruff's, interleaved `repeat` times; the best of each, side by side.
+    With `baseline` (a directory holding another version's `unfake_async`), its scan too."""
+    ruff = ruff_command()
+    if ruff is None:
+        print("ruff not found: pip install ruff to compare with it", file=sys.stderr)
+    rows = []
+    for name in names:
+        tree = fetch_tree(TREES[name], cache).resolve()
+        size = count_python(tree)
+        scan_command = unfake_command() + ["--check", "--no-cache", "--jobs", str(jobs), str(tree)]
+        ruff_run = ruff + ["check", "--isolated", "--no-cache", "--select", "ASYNC210", str(tree)] if ruff else None
+        base_command = [sys.executable, "-m", "unfake_async"] + scan_command[len(unfake_command()):]
+        scans, ruffs, bases = [], [], []
+        for _ in range(repeat):
+            scans.append(timed(scan_command, f"unfake-async {name}"))
+            if ruff_run:
+                ruffs.append(timed(ruff_run, f"ruff {name}"))
+            if baseline is not None:
+                # Run from the baseline's directory: `-m` puts the working directory first on sys.path.
+                bases.append(timed(base_command, f"baseline {name}", env=dict(os.environ, PYTHONPATH=str(baseline)),
+                                   cwd=str(baseline)))
+        scan = min(scans, key=lambda run: run["wall_s"])
+        best_ruff = min(ruffs, key=lambda run: run["wall_s"]) if ruffs else None
+        best_base = min(bases, key=lambda run: run["wall_s"]) if bases else None
+        rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff, "baseline": best_base,
+                     "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs],
+                     "baseline_runs_s": [r["wall_s"] for r in bases]})
+    print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6} "
+          f"{'cpu s':>6} {'ruff cpu':>8}  scan summary")
+    for row in rows:
+        scan, ruff_best = row["scan"], row["ruff"]
+        ratio = scan["wall_s"] / ruff_best["wall_s"] if ruff_best else float("nan")
+        row["ratio"] = ratio
+        verdict = "" if not ruff_best else ("  (<= 3x: met)" if ratio <= 3 else "  (<= 3x: NOT met)")
+        print(f"{row['tree']:14} {row['files']:6d} {row['lines']:10,d}  {scan['wall_s']:14.2f} "
+              f"{ruff_best['wall_s'] if ruff_best else float('nan'):7.2f} {ratio:5.1f}x {scan['cpu_s']:6.2f} "
+              f"{ruff_best['cpu_s'] if ruff_best else float('nan'):8.2f}  {scan['tail'][:50]}{verdict}")
+        if row["baseline"]:
+            base = row["baseline"]
+            print(f"{'':14} baseline {base['wall_s']:.2f} s = {base['wall_s'] / ruff_best['wall_s'] if ruff_best else 0:.1f}x "
+                  f"ruff, cpu {base['cpu_s']:.2f} s; this version takes {scan['wall_s'] / base['wall_s']:.2f}x its wall "
+                  f"time, {scan['cpu_s'] / base['cpu_s']:.2f}x its CPU; same last line: {base['tail'] == scan['tail']}")
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trees", help="comma-separated: " + ",".join(TREES) + " (or all): side by side with ruff")
+    parser.add_argument("--scale", type=int, help="also scan a generated async monorepo of this many lines")
+    parser.add_argument("--baseline", type=Path, help="with --trees: also time another version's unfake_async "
+                        "package in this directory (`git archive REV unfake_async | tar -x -C DIR`)")
     parser.add_argument("--tree", type=Path, help="scan this tree instead of fetching Django")
     parser.add_argument("--sdist", default=DJANGO, help=f"requirement to fetch (default {DJANGO})")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -149,6 +219,23 @@ def main() -> int:
                         help="also time a copy of the tree where every file must be parsed")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+
+    if args.trees or args.scale:
+        print(f"{os.cpu_count()} cores, python {sys.version.split()[0]}, load average {_load()}")
+        report: Dict[str, object] = {}
+        if args.trees:
+            names = list(TREES) if args.trees == "all" else args.trees.split(",")
+            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs, args.baseline)
+        if args.scale:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench_generated import bench_scale
+
+            print()
+            report["scale"] = bench_scale(args.scale, fake_every=40)
+        print(f"load average at the end {_load()} (other work on the machine skews the times)")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return 0
 
     tree = (args.tree or fetch_tree(args.sdist, args.cache)).resolve()
     size = count_python(tree)

@@ -83,7 +83,9 @@ def test_each_shape_is_reported_with_the_type_error(migrated):
 def test_no_rewritten_call_ends_in_a_dangling_comma(migrated):
     _, module = migrated
     source = analyze_source(KEYWORD_SHAPES, fix_level=FixLevel.UNSAFE).fixed_source
-    assert not re.search(r",\s*\)", source.replace(",\n", "\n")), source
+    # The shape: `post(msg["url"], )`. A wrapped call's trailing comma before a closing
+    # bracket on its own line (black's magic comma) and `(None,)` are fine.
+    assert not re.search(r",[ \t]+\)", source), source
     assert "limiter" not in source.split("async def through_anyio")[1].split(":", 1)[1]
 
 

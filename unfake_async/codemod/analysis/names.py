@@ -18,6 +18,11 @@ SESSION_CLASSES = frozenset(
     {"requests.Session", "requests.session", "requests.sessions.Session", "requests.sessions.session"}
 )
 PARTIAL = frozenset({"functools.partial"})
+# Every requests finding resolves a name to one of these (a function of the API, or a Session
+# class: a session is known by its constructor or annotation): a module that refers to none of
+# them has nothing for the requests passes (`required_names`, engine/name_references.py).
+REQUESTS_FUNCTIONS = frozenset(f"{module}.{method}" for module in _REQUESTS_MODULES for method in HTTP_METHODS)
+REQUESTS_REFERENCES = REQUESTS_FUNCTIONS | SESSION_CLASSES
 EXECUTOR_CLASSES = frozenset(
     {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.thread.ThreadPoolExecutor"}
 )

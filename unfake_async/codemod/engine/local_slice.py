@@ -51,9 +51,11 @@ class Slice:
 
 
 def function_local_slice(source: str, qualified_names: Iterable[str],
-                         tree: Optional[ast.Module] = None) -> Optional[Slice]:
+                         tree: Optional[ast.Module] = None, kept_calls: Iterable[str] = ()) -> Optional[Slice]:
     """The slice of `source` for rules about calls to `qualified_names` (`"time.sleep"`), or None
-    when the module must be analysed whole. `tree` is `ast.parse(source)` when the caller has it."""
+    when the module must be analysed whole. `tree` is `ast.parse(source)` when the caller has it.
+    `kept_calls`: attribute or function names (`"run"`) of calls a rule reads module-wide
+    (UFA004's `asyncio.run(main())`): every statement holding one, in any scope, is kept too."""
     if "\r" in source:
         return None
     if tree is None:
@@ -64,7 +66,7 @@ def function_local_slice(source: str, qualified_names: Iterable[str],
     if any(isinstance(node, ast.Global) for node in ast.walk(tree)):
         return None
     lines = source.split("\n")
-    slicer = _Slicer(lines, _CandidateTest(tree, frozenset(qualified_names)))
+    slicer = _Slicer(lines, _CandidateTest(tree, frozenset(qualified_names)), frozenset(kept_calls))
     slicer.module(tree.body)
     kept, numbers = [], []
     for index, line in enumerate(lines):
@@ -122,8 +124,9 @@ class _CandidateTest:
 
 
 class _Slicer:
-    def __init__(self, lines: Sequence[str], candidate: Callable[[ast.Call], bool]) -> None:
-        self.lines, self.candidate = lines, candidate
+    def __init__(self, lines: Sequence[str], candidate: Callable[[ast.Call], bool],
+                 kept_calls: frozenset = frozenset()) -> None:
+        self.lines, self.candidate, self.kept_calls = lines, candidate, kept_calls
         self.keep = [False] * len(lines)
         self.body_stubs: Set[int] = set()  # line indices whose text becomes `pass` (a stubbed body)
 
@@ -151,7 +154,7 @@ class _Slicer:
         if isinstance(node, _FUNCTIONS) or not self._body_on_own_lines(node):
             self._keep(_first_line(node), node.end_lineno)
             return
-        self._keep(_first_line(node), node.body[0].lineno - 1)
+        self._keep(_first_line(node), _first_line(node.body[0]) - 1)
         self._class_body(node.body)
 
     def _stub(self, node: Definition) -> None:
@@ -159,8 +162,8 @@ class _Slicer:
         if not self._body_on_own_lines(node):
             self._keep(_first_line(node), node.end_lineno)  # `def f(): return 1` on one line
             return
-        self._keep(_first_line(node), node.body[0].lineno - 1)
-        self.body_stubs.add(node.body[0].lineno - 1)
+        self._keep(_first_line(node), _first_line(node.body[0]) - 1)
+        self.body_stubs.add(_first_line(node.body[0]) - 1)
 
     def _body_on_own_lines(self, node: Definition) -> bool:
         """The first body statement starts its own line, so the header ends on the line before."""
@@ -169,7 +172,9 @@ class _Slicer:
         return not line[: first.col_offset].strip()
 
     def _holds_candidate(self, node: ast.AST) -> bool:
-        return _holds_coroutine_call(node, False, self.candidate)
+        return _holds_coroutine_call(node, False, self.candidate) or (
+            bool(self.kept_calls) and any(isinstance(inner, ast.Call) and _call_name(inner) in self.kept_calls
+                                          for inner in ast.walk(node)))
 
     def _keep(self, first: int, last: Optional[int]) -> None:
         for index in range(first - 1, (last or first)):
@@ -194,6 +199,11 @@ def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate: Callable
         else:
             stack.extend((child, running) for child in ast.iter_child_nodes(current))
     return False
+
+
+def _call_name(call: ast.Call) -> Optional[str]:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
 
 
 def _first_line(node: ast.stmt) -> int:

@@ -11,7 +11,8 @@ from typing import Dict, List, Optional
 import libcst
 
 from unfake_async.codemod.engine import layout, suppression
-from unfake_async.codemod.engine.local_slice import function_local_slice, holds_coroutine_call
+from unfake_async.codemod.engine.local_slice import function_local_slice
+from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
@@ -40,6 +41,7 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     original = None
     if fix_level is FixLevel.NONE and shortcuts:
         original = _sliced_context(source, settings, [lazy.load() for lazy in on_source], trees)
+    trees.release(source)  # asked no more; for 10,000 lines its `ast` and index hold 20 MB beside LibCST's
     if original is None:
         original = PassContext.parse(source, settings, fix_level, path=path)
     code = source
@@ -81,6 +83,7 @@ class _Trees:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._trees: Dict[str, Optional[ast.Module]] = {}
+        self._indexes: Dict[str, Optional[ModuleIndex]] = {}
 
     def get(self, text: str) -> Optional[ast.Module]:
         if text not in self._trees:
@@ -90,17 +93,57 @@ class _Trees:
                 self._trees[text] = None
         return self._trees[text]
 
+    def release(self, text: str) -> None:
+        self._trees.pop(text, None)
+        self._indexes.pop(text, None)
+
+    def index(self, text: str) -> Optional[ModuleIndex]:
+        if text not in self._indexes:
+            tree = self.get(text)
+            self._indexes[text] = None if tree is None else ModuleIndex(tree)
+        return self._indexes[text]
+
 
 def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
-    """The pass's words are in `text`, one of its rules is on, and, where the pass names the
-    calls it needs (`required_calls`), `ast` finds one run by a coroutine."""
+    """The pass's words are in `text`, one of its rules is on, and, from one walk of the text's
+    `ast` (`name_references.ModuleIndex`): where the pass names the names its findings resolve to
+    (`required_names`), the module may refer to one; where it names the calls it reports
+    (`required_calls`), a coroutine may make one; where it needs some call somewhere
+    (`required_calls_anywhere`), the module may make one. Where this interpreter's `ast` rejects
+    the text, a reference found by `tokenize` stands in for each."""
     if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
         return False
-    required = getattr(lazy.load(), "required_calls", None)
-    if not trees.enabled or not required:
+    if not trees.enabled:
         return True
-    tree = trees.get(text)
-    return tree is None or holds_coroutine_call(tree, required)
+    module_pass = lazy.load()
+    questions = (
+        (getattr(module_pass, "required_names", None), None),
+        (getattr(module_pass, "required_calls", None), True),
+        (getattr(module_pass, "required_calls_anywhere", None), False),
+    )
+    for names, coroutine_only in questions:
+        if not names:
+            continue
+        targets = _targets(names)
+        if not any(root in text for root in targets.roots):
+            return False  # no import can bind a target without naming its package
+        index = trees.index(text)
+        if index is None:
+            if not may_reference(text, None, targets):
+                return False
+        elif not (index.may_reference(targets) if coroutine_only is None
+                  else index.calls_any(targets.names, coroutine_only)):
+            return False
+    return True
+
+
+_TARGETS: Dict[frozenset, NameTargets] = {}
+
+
+def _targets(names: frozenset) -> NameTargets:
+    if names not in _TARGETS:
+        _TARGETS[names] = NameTargets(names)
+    return _TARGETS[names]
 
 
 def _sliced_context(source: str, settings: Settings, applicable, trees: _Trees) -> Optional[PassContext]:
@@ -109,7 +152,8 @@ def _sliced_context(source: str, settings: Settings, applicable, trees: _Trees) 
     if not applicable or not all(getattr(p, "local_calls", None) for p in applicable):
         return None
     calls = frozenset().union(*(p.local_calls for p in applicable))
-    sliced = function_local_slice(source, calls, trees.get(source))
+    kept = frozenset().union(*(getattr(p, "slice_kept_calls", frozenset()) for p in applicable))
+    sliced = function_local_slice(source, calls, trees.get(source), kept)
     if sliced is None:
         return None
     try:

@@ -5,6 +5,7 @@ to fix at the requested level → rewrite → remove dead executors/loops → fi
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import List, Set
 
 import libcst as cst
@@ -14,6 +15,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unfake_async.codemod.analysis.detect import Detector
+from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
@@ -22,6 +24,7 @@ from unfake_async.codemod.migrate import cleanup
 from unfake_async.codemod.migrate import home_assistant
 from unfake_async.codemod.migrate.client_source import ClientSource
 from unfake_async.codemod.migrate.shared_client import source_for
+from unfake_async.codemod.migrate.imports import apply_scheduled_imports
 from unfake_async.codemod.migrate.plan import Planner, SitePlan
 from unfake_async.codemod.migrate.rewrite import Rewriter
 from unfake_async.rules import CALL_RULE_MODULES
@@ -40,6 +43,8 @@ class CorePass:
     """Rules UFA001-UFA003: the requests calls the whole product is about."""
 
     rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
+    # Every site is a call `requests_target` resolves to one of these (engine/name_references.py).
+    required_names = REQUESTS_REFERENCES
 
     def run(self, context: PassContext) -> PassOutcome:
         settings, fix_level, wrapper = context.settings, context.fix_level, context.wrapper
@@ -73,16 +78,21 @@ class CorePass:
 
 
 def _block_nested(plans: List[SitePlan], positions) -> None:
-    spans = [(positions[p.site.node].start, positions[p.site.node].end, p) for p in plans]
+    """Block both sites of every pair where one call's span holds the other's. A span inside
+    another starts within it, so each site is compared only with the sites starting between
+    its own start and end (sorted once): linear for the usual module of disjoint calls, where
+    comparing every pair made a module of 2,000 sites pay 4 million comparisons."""
+    spans = []
+    for plan in plans:
+        position = positions[plan.site.node]
+        start, end = position.start, position.end
+        spans.append(((start.line, start.column), (end.line, end.column), plan))
+    spans.sort(key=lambda span: span[0])
+    starts = [span[0] for span in spans]
+    reason = "requests calls nested in one another; migrate them by hand"
     for start, end, plan in spans:
-        for other_start, other_end, other in spans:
-            if other is plan:
-                continue
-            inside = (start.line, start.column) <= (other_start.line, other_start.column) and (
-                (other_end.line, other_end.column) <= (end.line, end.column)
-            )
-            if inside:
-                reason = "requests calls nested in one another; migrate them by hand"
+        for other_start, other_end, other in spans[bisect_left(starts, start):bisect_right(starts, end)]:
+            if other is not plan and other_end <= end:
                 for p in (plan, other):
                     if reason not in p.site.blockers:
                         p.site.blockers.append(reason)
@@ -182,8 +192,7 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
     _schedule_unused_imports(context, module)
-    module = AddImportsVisitor(context).transform_module(module)
-    module = RemoveImportsVisitor(context).transform_module(module)
+    module = apply_scheduled_imports(module, context)
     return rewriter.add_client_code(module).code
 
 

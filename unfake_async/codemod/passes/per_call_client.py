@@ -319,6 +319,11 @@ class PerCallClientPass:
     # A block is a client constructor called by a coroutine (`async with httpx.AsyncClient()`,
     # `s = aiohttp.ClientSession()`): without such a call (`ast` says), the pass is skipped.
     required_calls = frozenset(CLIENT_CLASSES)
+    # What a check run reports depends on the function holding the constructor, the module's
+    # names and the class header, plus the functions the module runs once (`_Finder.visit_Module`
+    # reads every `run(...)`/`run_until_complete(...)` call): a function-local slice keeps those.
+    local_calls = required_calls
+    slice_kept_calls = frozenset({"run", "run_until_complete"})
 
     def run(self, context: PassContext) -> PassOutcome:
         finder = _Finder()

@@ -120,6 +120,10 @@ class SyncClientsPass:
     """Rules UFA005 and UFA006."""
 
     rule_ids = ("UFA005", "UFA006")
+    # A hit resolves a call, or the constructor or annotation of its receiver's binding, to these.
+    required_names = frozenset(
+        {f"{lib}.{function}" for lib in LIBRARIES for function in FUNCTIONS}
+    ) | frozenset(CLIENT_CLASSES) | URLLIB3_POOLS | frozenset(URLLIB_FUNCTIONS)
 
     def run(self, context: PassContext) -> PassOutcome:
         if not any(library in context.source for library in ("httpx", "urllib")):

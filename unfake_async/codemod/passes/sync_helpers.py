@@ -69,6 +69,10 @@ class SyncHelperPass:
     """Rule UFA008. Runs before the core pass, which migrates the helper's requests calls."""
 
     rule_ids = (RULE_ID,)
+    # A helper counts only for the calls in it that `requests_function` resolves (`requests.get`,
+    # never a Session's): without such a call somewhere, `ast` says, the pass is skipped.
+    required_names = names.REQUESTS_REFERENCES
+    required_calls_anywhere = names.REQUESTS_FUNCTIONS
 
     def run(self, context: PassContext) -> PassOutcome:
         if "requests" not in context.source:
