@@ -42,10 +42,13 @@ class PassContext:
     _suppressions: Optional[suppression.Suppressions] = field(default=None, repr=False)
     # For a module parsed from a slice of `source`: the `source` line of each module line.
     line_numbers: Optional[Tuple[int, ...]] = field(default=None, repr=False)
+    # What the rest of the tree tells about this file (opaque here: the analysis layer's
+    # `ProjectFacts`, from the runner's per-run project index), or None.
+    project: Optional[object] = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, code: str, settings: Settings, fix_level: FixLevel, *, source: Optional[str] = None,
-              line_numbers: Optional[Tuple[int, ...]] = None) -> "PassContext":
+              line_numbers: Optional[Tuple[int, ...]] = None, project: Optional[object] = None) -> "PassContext":
         """Parse `code`; `source` is the text the user wrote when `code` is a slice of its lines
         (`local_slice`), `line_numbers` where each came from: suppression comments and gates
         read the full text, and findings are positioned on it."""
@@ -53,7 +56,7 @@ class PassContext:
         # (70% of a parse's cost again) buys nothing.
         wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
         return cls(code if source is None else source, wrapper, settings, fix_level,
-                   line_numbers=line_numbers)
+                   line_numbers=line_numbers, project=project)
 
     @property
     def module(self) -> cst.Module:
