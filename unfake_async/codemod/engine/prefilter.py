@@ -107,11 +107,10 @@ _GATES: Dict[str, Tuple[Tuple[str, ...], ...]] = {
 def pass_may_apply(name: str, text: str, settings) -> bool:
     """False when `text` cannot hold anything for the pass called `name` (a cheap substring test)."""
     if name == "SyncHelperPass":
-        # A sync helper is only migrated for the requests calls in it.
-        offloads = ["run_in_executor", "to_thread"] + [
-            helper.rpartition(".")[2] for helper, _ in settings.offload_helpers
-        ] + list(settings.offload_methods)
-        groups: Tuple[Tuple[str, ...], ...] = (("requests",), tuple(offloads))
+        # A sync helper is only migrated for the requests calls in it; it may be offloaded
+        # (`run_in_executor`, a decorator) or called straight from a coroutine (`def` is then
+        # all there is to see), so requests is the gate.
+        groups: Tuple[Tuple[str, ...], ...] = (("requests",),)
     else:
         groups = _GATES.get(name, ())
     return all(any(_mentions(text, word) for word in group) for group in groups)

@@ -424,6 +424,14 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
            for helper in helpers for use in helper.uses):
         AddImportsVisitor.add_needed_import(context, "asyncio")
         module = AddImportsVisitor(context).transform_module(module)
+    for helper in helpers:
+        if helper.decorator is not None:  # the decorator's import, when nothing else uses it
+            expression = helper.decorator.decorator
+            target = expression.func if isinstance(expression, cst.Call) else expression
+            for name in view.imported(target):
+                module_name, _, obj = name.rpartition(".")
+                if module_name and not module_name.startswith("."):
+                    RemoveImportsVisitor.remove_unused_import(context, module_name, obj)
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures", "ThreadPoolExecutor")
     RemoveImportsVisitor.remove_unused_import(context, "functools", "partial")
     RemoveImportsVisitor.remove_unused_import(context, "functools")
