@@ -26,13 +26,16 @@ HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "opti
 _CALL_OFFLOADS = frozenset({"to_thread", "run_sync", "run_in_threadpool", "async_add_executor_job"})
 # Callables that wrap their argument: `sync_to_async(func)(*args, **kwargs)`.
 _WRAP_OFFLOADS = frozenset({"sync_to_async", "asyncify"})
-# Words a module must contain to be worth an `ast` parse for this summary.
-GATE_WORDS = ("requests",) + tuple(sorted(_CALL_OFFLOADS | _WRAP_OFFLOADS | {"run_in_executor"}))
+# Words a module defining a forwarding helper must contain.
+OFFLOAD_WORDS = tuple(sorted(_CALL_OFFLOADS | _WRAP_OFFLOADS | {"run_in_executor"}))
 _SESSION_FACTORIES = frozenset({"Session", "session"})
 
 
 @dataclass
 class ModuleSummary:
+    """A module's imports, read at once, and its definitions, read on demand: another module
+    usually imports two or three names of it, and only those are walked."""
+
     # Top-level names bound to the requests module.
     requests_names: Set[str] = field(default_factory=set)
     # Top-level names imported from elsewhere: name -> qualified name as written (may be relative).
@@ -41,10 +44,12 @@ class ModuleSummary:
     star_imports: List[str] = field(default_factory=list)
     # `__all__` when it is a literal list/tuple of strings.
     all_names: Optional[FrozenSet[str]] = None
-    # "run_sync" / "Client._execute" -> "call" | "call-args" | "direct" | "decorator".
-    offload_helpers: Dict[str, str] = field(default_factory=dict)
-    # "fetch_json" / "Api.web_login" -> what it sends ("requests.post", "self.session.get").
-    requests_helpers: Dict[str, str] = field(default_factory=dict)
+    offloads: bool = True
+    _definitions: Dict[str, ast.stmt] = field(default_factory=dict, repr=False)
+    _lines: List[str] = field(default_factory=list, repr=False)
+    _requests_functions: Dict[str, str] = field(default_factory=dict, repr=False)
+    # name -> (offload helpers, requests helpers) of that top-level def or class.
+    _read: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = field(default_factory=dict, repr=False)
 
     def exports(self, name: str) -> bool:
         """Whether `from this import *` binds `name`."""
@@ -52,30 +57,73 @@ class ModuleSummary:
             return name in self.all_names
         return not name.startswith("_")
 
+    def helpers_of(self, name: str) -> Tuple[Dict[str, str], Dict[str, str]]:
+        """Offload helpers ("run_sync" / "Client._execute" -> "call" | "call-args" | "direct" |
+        "decorator") and requests helpers ("fetch_json" / "Api.web_login" -> what it sends,
+        "requests.post" / "self.session.get") defined by the top-level name `name`."""
+        if name not in self._read:
+            offload: Dict[str, str] = {}
+            helpers: Dict[str, str] = {}
+            statement = self._definitions.get(name)
+            calls = _RequestsCalls(self.requests_names, self._requests_functions)
+            # The text of each definition decides whether its nodes are walked at all (most
+            # definitions a module imports are neither helpers nor forwarders).
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._read_function(statement, name, False, offload, helpers, calls, frozenset())
+            elif isinstance(statement, ast.ClassDef):
+                text = self._text(statement)
+                sessions = _session_attributes(statement, calls) if "ession(" in text else frozenset()
+                for member in statement.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        self._read_function(member, f"{name}.{member.name}", True, offload, helpers, calls, sessions)
+            self._read[name] = (offload, helpers)
+        return self._read[name]
 
-def summarize(text: str) -> Optional[ModuleSummary]:
-    """The summary of one module's text, or None when it does not parse."""
+    def _text(self, statement: ast.stmt) -> str:
+        return "\n".join(self._lines[statement.lineno - 1:getattr(statement, "end_lineno", None) or len(self._lines)])
+
+    def _read_function(self, function, name: str, is_method: bool, offload: Dict[str, str],
+                       helpers: Dict[str, str], calls: "_RequestsCalls", sessions: FrozenSet[str]) -> None:
+        text = self._text(function)
+        signature = _signature(function, is_method)
+        if signature is not None and (
+                any(word in text for word in OFFLOAD_WORDS) or f"{signature.func}(" in text):
+            kind = offload_kind(function, is_method)
+            if kind is not None:
+                offload[name] = kind
+                return
+        words = set(self.requests_names) | set(self._requests_functions) | set(sessions)
+        if words and any(word in text for word in words):
+            _read_helper(function, name, helpers, calls, sessions)
+
+    def names(self) -> List[str]:
+        return list(self._definitions)
+
+    @property
+    def offload_helpers(self) -> Dict[str, str]:
+        return {k: v for name in self._definitions for k, v in self.helpers_of(name)[0].items()}
+
+    @property
+    def requests_helpers(self) -> Dict[str, str]:
+        return {k: v for name in self._definitions for k, v in self.helpers_of(name)[1].items()}
+
+
+def summarize(text: str, offloads: bool = True) -> Optional[ModuleSummary]:
+    """The summary of one module's text, or None when it does not parse. `offloads=False`: the
+    text has no offload word, so no function is asked whether it forwards its argument."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    summary = ModuleSummary()
-    requests_functions: Dict[str, str] = {}  # `from requests import get` -> {"get": "get"}
+    summary = ModuleSummary(offloads=offloads, _lines=text.splitlines())
     for statement in tree.body:
-        _read_import(statement, summary, requests_functions)
+        _read_import(statement, summary, summary._requests_functions)
         if isinstance(statement, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in statement.targets
         ):
             summary.all_names = _literal_names(statement.value)
-    calls = _RequestsCalls(summary.requests_names, requests_functions)
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            _read_function(statement, statement.name, False, summary, calls, frozenset())
-        elif isinstance(statement, ast.ClassDef):
-            sessions = _session_attributes(statement, calls)
-            for member in statement.body:
-                if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    _read_function(member, f"{statement.name}.{member.name}", True, summary, calls, sessions)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            summary._definitions[statement.name] = statement
     return summary
 
 
@@ -155,12 +203,8 @@ def _own_nodes(function: ast.AST):
         pending.extend(ast.iter_child_nodes(node))
 
 
-def _read_function(function, name: str, is_method: bool, summary: ModuleSummary, calls: _RequestsCalls,
-                   sessions: FrozenSet[str]) -> None:
-    kind = offload_kind(function, is_method)
-    if kind is not None:
-        summary.offload_helpers[name] = kind
-        return
+def _read_helper(function, name: str, helpers: Dict[str, str], calls: _RequestsCalls,
+                 sessions: FrozenSet[str]) -> None:
     if isinstance(function, ast.AsyncFunctionDef) or function.decorator_list:
         return
     own = list(_own_nodes(function))
@@ -170,7 +214,7 @@ def _read_function(function, name: str, is_method: bool, summary: ModuleSummary,
         if isinstance(node, ast.Call):
             what = calls.what(node, sessions)
             if what is not None:
-                summary.requests_helpers[name] = what
+                helpers[name] = what
                 return
 
 

@@ -77,6 +77,11 @@ def might_match(source: str) -> bool:
     return any(pattern.search(source) is not None for pattern in triggers)
 
 
+def has_required_words(source: str) -> bool:
+    """The cheap half of `might_match`: the words every finding needs (`async`) are in `source`."""
+    return all(literal in source for literal, _ in _required)
+
+
 def worth_parsing(source: str, settings) -> bool:
     """`might_match`, and some pass's words are in the text: a file no pass can report on is
     never parsed (Home Assistant: 337 of the 539 files that import an HTTP library and say

@@ -120,6 +120,14 @@ def _project_index(analyze: AnalyzeFunction):
     return project_index() if analyze is default_analyze else None
 
 
+def _facts(project, path: str, text: str):
+    """What the tree tells the file at `path`; nothing for a file the prefilter's required words
+    rule out (no `async`: no coroutine to be fake in), which is most files, asked once."""
+    if project is None or not prefilter.has_required_words(text):
+        return None
+    return project.facts_for(path, text)
+
+
 def run_files(
     files: Sequence[str],
     settings,
@@ -182,7 +190,7 @@ def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cac
             # quiet skip that would let an unchecked tree pass as clean.
             report.error = f"{exc}; not checked"
         else:
-            facts = project.facts_for(path, source.text) if project is not None else None
+            facts = _facts(project, path, source.text)
             if facts or prefilter.worth_parsing(source.text, per_file.settings):
                 file_settings = per_file.for_path(path)
                 if cache is not None:
@@ -222,8 +230,7 @@ def run_source(
         report.error = str(exc)
         return report
     report.original = source.text
-    project = _project_index(analyze)
-    facts = project.facts_for(path, source.text) if project is not None else None
+    facts = _facts(_project_index(analyze), path, source.text)
     if facts or prefilter.worth_parsing(source.text, settings):
         file_settings = _PerFileSettings(settings, options).for_path(path)
         outcome = _analyze_one((path, source.text, file_settings, options.fix_level, facts or None), analyze)
