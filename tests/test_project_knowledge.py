@@ -185,3 +185,35 @@ def test_summary_finds_requests_helpers_and_reexports():
     assert summary.requests_names == {"rq"}
     assert summary.imported == {"requests_session": ".sibling.session"}
     assert summary.exports("fetch") and not summary.exports("send")
+
+
+# -- a login helper on the class's requests.Session ------------------------------------------
+
+LOGIN = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "session_login_helper" / "before.py"
+
+
+def _load(source, name):
+    import types
+
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    return module
+
+
+async def _login_scenario(module, base):
+    client = module.StationClient(base, "alice", "pw")
+    before_login = await client.whoami()
+    await client.login()
+    after_login = await client.whoami()
+    if hasattr(client, "aclose"):
+        await client.aclose()
+    return before_login, after_login
+
+
+def test_login_helper_moves_with_the_session_and_its_cookie_reaches_later_calls(http_server):  # noqa: F811
+    source = LOGIN.read_text()
+    migrated = analyze_source(source, fix_level=FixLevel.UNSAFE).fixed_source
+    assert migrated is not None and "import requests" not in migrated and "async def _login" in migrated
+    before = asyncio.run(_login_scenario(_load(source, "login_original"), http_server.base_url))
+    after = asyncio.run(_login_scenario(_load(migrated, "login_migrated"), http_server.base_url))
+    assert before == after == (None, "session=alice")

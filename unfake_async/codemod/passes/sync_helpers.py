@@ -264,11 +264,29 @@ class _Finder:
         return None
 
     def requests_calls(self, definition: cst.FunctionDef) -> List[cst.Call]:
+        """The requests calls a helper makes itself: `requests.get(...)`, or a call on the
+        class's `requests.Session` attribute (`self.session.post(...)`, how API clients log in:
+        the session then moves to the client whole, with the helper)."""
+        sessions = self._session_attributes(definition)
         return [
             call for call in m.findall(definition.body, m.Call())
             if isinstance(call, cst.Call) and self.view.innermost_scope(call) is definition
-            and names.requests_function(self.view.lookup, call.func) is not None
+            and (names.requests_function(self.view.lookup, call.func) is not None
+                 or (isinstance(call.func, cst.Attribute) and call.func.attr.value in names.HTTP_METHODS
+                     and m.matches(call.func.value, m.Attribute(value=m.Name("self"), attr=m.Name()))
+                     and call.func.value.attr.value in sessions))
         ]
+
+    def _session_attributes(self, definition: cst.FunctionDef) -> Set[str]:
+        """`self.<name> = requests.Session()` in the methods of the class `definition` is a method of."""
+        class_def = self.view.method_class(definition)
+        if class_def is None:
+            return set()
+        found = set()
+        for assign in m.findall(class_def, m.Assign(targets=[m.AssignTarget(m.Attribute(value=m.Name("self")))])):
+            if names.is_session_constructor(self.view.lookup, assign.value):
+                found.add(assign.targets[0].target.attr.value)
+        return found
 
 
 def definition_name(helper: Helper) -> str:
