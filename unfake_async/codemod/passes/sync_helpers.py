@@ -437,7 +437,9 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
     if not clean:
         return module.code
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
-    context = CodemodContext()
+    project = view.project
+    # The package lets RemoveImportsVisitor match a relative import (`from .utils import to_thread`).
+    context = CodemodContext(full_module_name=project.module, full_package_name=project.package) if project else CodemodContext()
     if any(use.kind == "offload" and not isinstance(view.parents.get(use.call), cst.Await)
            for helper in helpers for use in helper.uses):
         AddImportsVisitor.add_needed_import(context, "asyncio")
@@ -448,7 +450,7 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
             target = expression.func if isinstance(expression, cst.Call) else expression
             for name in view.imported(target):
                 module_name, _, obj = name.rpartition(".")
-                if module_name and not module_name.startswith("."):
+                if module_name:
                     RemoveImportsVisitor.remove_unused_import(context, module_name, obj)
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures", "ThreadPoolExecutor")
     RemoveImportsVisitor.remove_unused_import(context, "functools", "partial")
