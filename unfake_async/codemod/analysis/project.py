@@ -289,8 +289,9 @@ class _Collector:
         prefix = f"{found.name}." if found.name else ""
         for name in summary.names() if names is None else names:
             offload, helpers = summary.helpers_of(name)
-            for qualified, kind in offload.items():
-                self.offload[prefix + qualified] = kind
+            if self.handles_requests:  # a forwarding helper matters to who hands it requests callables
+                for qualified, kind in offload.items():
+                    self.offload[prefix + qualified] = kind
             if not local:  # the module's own requests helpers are the same-module passes' business
                 for qualified, what in helpers.items():
                     self.helpers[prefix + qualified] = what
