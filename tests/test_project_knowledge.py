@@ -217,3 +217,26 @@ def test_login_helper_moves_with_the_session_and_its_cookie_reaches_later_calls(
     before = asyncio.run(_login_scenario(_load(source, "login_original"), http_server.base_url))
     after = asyncio.run(_login_scenario(_load(migrated, "login_migrated"), http_server.base_url))
     assert before == after == (None, "session=alice")
+
+
+def test_requests_from_an_unresolved_star_import_is_unsafe_with_a_note(tmp_path):
+    from unfake_async.codemod.analysis.names import UNRESOLVED_STAR
+
+    (tmp_path / "bot.py").write_text("from userbot.utils import *\n\n\nasync def ping(url):\n"
+                                     "    return requests.head(url, timeout=5).status_code\n")
+    report = run_files([str(tmp_path / "bot.py")], Settings(), RunOptions(jobs=1)).reports[0]
+    assert [(f.rule_id, f.fix.value) for f in report.findings] == [("UFA003", "unsafe")]
+    assert UNRESOLVED_STAR in report.findings[0].notes and UNRESOLVED_STAR in report.findings[0].reason
+    # Without the star import, an unbound `requests` is nobody's HTTP call.
+    (tmp_path / "bot.py").write_text("async def ping(url):\n    return requests.head(url, timeout=5).status_code\n")
+    assert run_files([str(tmp_path / "bot.py")], Settings(), RunOptions(jobs=1)).reports[0].findings == []
+
+
+def test_a_reexported_requests_is_found_in_a_file_without_import_requests(tmp_path):
+    package = tmp_path / "plugins"
+    package.mkdir()
+    (package / "__init__.py").write_text("import requests\n")
+    (package / "weather.py").write_text("from . import requests\n\n\nasync def weather(city):\n"
+                                        "    return requests.get(f'https://wttr.in/{city}').text\n")
+    report = run_files([str(package / "weather.py")], Settings(), RunOptions(jobs=1)).reports[0]
+    assert report.parsed and [f.rule_id for f in report.findings] == ["UFA003"]
