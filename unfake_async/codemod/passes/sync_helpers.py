@@ -139,12 +139,13 @@ class _Finder:
 
     def helpers(self) -> List[Helper]:
         by_definition: Dict[cst.FunctionDef, Helper] = {}
+        direct_names = self._direct_candidates()
         for call in self.view.calls():
             function = self.view.async_function_of(call)
             if function is None:
                 continue
             use = self._offload(call)
-            if use is None and isinstance(call.func, (cst.Name, cst.Attribute)):
+            if use is None and _called_name(call.func) in direct_names:
                 use = Use(call, "direct", function.name.value, list(call.args), call.func)
             if use is None:
                 continue
@@ -176,6 +177,25 @@ class _Finder:
                         use.via = f"{use.via} -> {definition_name(helper)} -> {code(calls[0].func)}"
                 result.append(helper)
         return result
+
+    def _direct_candidates(self) -> Set[str]:
+        """Names a direct call must have to be a helper's: the plain `def`s of this module whose
+        own body calls requests or a method of a `self.<attribute>` (checked properly later),
+        and any name when another module offers requests helpers. Asking `helper_of` about
+        every call of every coroutine costs more than the rest of the pass."""
+        if self.project and self.project.requests_helpers:
+            return _ANY_NAME
+        found: Set[str] = set()
+        for call in self.view.calls():
+            func = call.func
+            maybe_session = (isinstance(func, cst.Attribute) and func.attr.value in names.HTTP_METHODS
+                             and m.matches(func.value, m.Attribute(value=m.Name("self"))))
+            if not maybe_session and names.requests_function(self.view.lookup, func) is None:
+                continue
+            scope = self.view.innermost_scope(call)
+            if isinstance(scope, cst.FunctionDef) and scope.asynchronous is None:
+                found.add(scope.name.value)
+        return found
 
     def _offloading_decorators(self):
         """(def, class, decorator) for each plain `def` with a decorator that runs it in a thread."""
@@ -287,6 +307,22 @@ class _Finder:
             if names.is_session_constructor(self.view.lookup, assign.value):
                 found.add(assign.targets[0].target.attr.value)
         return found
+
+
+class _AnyName(set):
+    def __contains__(self, item) -> bool:
+        return item is not None
+
+
+_ANY_NAME = _AnyName()
+
+
+def _called_name(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
 
 
 def definition_name(helper: Helper) -> str:
