@@ -1,5 +1,8 @@
 """Regenerate fixtures/*/after.py and expected.txt from before.py with the current codemod.
 
+A case folder may hold other modules beside before.py (with an `__init__.py` it is a package):
+before.py sees their helpers and re-exports as a run over the folder would; they are not fixed.
+
 Usage: scripts/regen_fixtures.py [CASE ...]   (no case: all of them)
 
 A package case (`before/` is a tree, see tests/support/package_fixtures.py) gets its `after/`
@@ -15,6 +18,7 @@ import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from tests.support.fixture_project import fixture_facts  # noqa: E402
 from tests.support.fixture_settings import fixture_settings  # noqa: E402
 from tests.support import package_fixtures  # noqa: E402
 from unfake_async.codemod import FixLevel, analyze_source  # noqa: E402
@@ -28,7 +32,7 @@ def main() -> None:
             continue
         before = (case / "before.py").read_text()
         result = analyze_source(before, path=str(case / "before.py"), settings=fixture_settings(case),
-                                fix_level=FixLevel.UNSAFE)
+                                fix_level=FixLevel.UNSAFE, project=fixture_facts(case, "before.py", before))
         (case / "after.py").write_text(result.fixed_source or before)
         lines = [
             f"{f.line}:{f.col} {f.rule_id} fix={f.fix.value}" + (f" reason={f.reason}" if f.fix.value == "none" else "")

@@ -368,11 +368,14 @@ def test_extra_offload_helpers_from_pyproject_are_recognised(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     (tmp_path / "app.py").write_text(OFFLOADED)
     code, out, _ = run_main(capsys, "app.py", "--no-cache")
-    assert [line.split(":")[1] for line in out.splitlines() if "UFA" in line] == ["8"]  # built-in
+    # Unknown helper (UFA012, its fix assumes how the helper calls it); built-in (UFA002).
+    assert [line.split(" ")[1:2] + line.split(":")[1:2] for line in out.splitlines() if "UFA" in line] == [
+        ["UFA012", "7"], ["UFA002", "8"]]
     (tmp_path / "pyproject.toml").write_text(
         "[tool.unfake-async]\nextra-offload-helpers = { 'myapp.utils.run_blocking' = 'call' }\n")
     code, out, _ = run_main(capsys, "app.py", "--no-cache")
-    assert [line.split(":")[1] for line in out.splitlines() if "UFA" in line] == ["7", "8"]
+    assert [line.split(" ")[1:2] + line.split(":")[1:2] for line in out.splitlines() if "UFA" in line] == [
+        ["UFA002", "7"], ["UFA002", "8"]]
 
 
 def test_on_a_terminal_rule_docs_are_rendered_markdown_and_diffs_coloured():

@@ -83,8 +83,9 @@ def test_the_prefilter_names_every_pass_in_the_order_they_run():
     assert all(p.rule_ids for p in loaded)
 
 
-def test_offload_helpers_from_settings_open_the_sync_helper_gate():
-    text = "import requests\n\nasync def f(hass):\n    return await hass.run_blocking(helper)\n"
-    assert not prefilter.pass_may_apply("SyncHelperPass", text, Settings())
-    settings = Settings(offload_methods=("run_blocking",))
-    assert prefilter.pass_may_apply("SyncHelperPass", text, settings)
+def test_the_sync_helper_gate_is_an_import_of_requests():
+    # A helper may be called straight from a coroutine (issue 17): no offload word to wait for.
+    text = "import requests\n\nasync def f(word):\n    return lookup(word)\n"
+    assert prefilter.pass_may_apply("SyncHelperPass", text, Settings())
+    prose = '"""Serve requests."""\n\nasync def f(hass):\n    return await hass.run_blocking(helper)\n'
+    assert not prefilter.pass_may_apply("SyncHelperPass", prose, Settings(offload_methods=("run_blocking",)))

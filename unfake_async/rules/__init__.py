@@ -15,11 +15,13 @@ from unfake_async.rules import (
     ufa009_get_event_loop,
     ufa010_time_sleep,
     ufa011_event_loop_blocked,
+    ufa012_requests_callable_to_helper,
 )
 from unfake_async.rules.base import Example, Rule
 
 # Order matters for matching: offload shapes claim a call before the direct-call rule sees it.
-CALL_RULE_MODULES = (ufa001_run_in_executor, ufa002_to_thread, ufa003_blocking_call)
+# UFA012 (any awaited helper) comes after the known offloads and before the direct call.
+CALL_RULE_MODULES = (ufa001_run_in_executor, ufa002_to_thread, ufa012_requests_callable_to_helper, ufa003_blocking_call)
 
 ALL_RULES: List[Rule] = [module.RULE for module in CALL_RULE_MODULES]
 ALL_RULES += [ufa004_per_call_client.RULE, ufa007_blocking_stream.RULE]  # per-call clients, streams (issue 7)

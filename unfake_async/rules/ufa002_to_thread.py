@@ -96,20 +96,15 @@ def match(call, ctx) -> Optional["object"]:
     """An offload helper call whose callable is a requests call, or None."""
     import libcst as cst
 
-    helpers = dict(ctx.settings.offload_helpers)
     if isinstance(call.func, cst.Call):
         inner = call.func
-        kinds = {helpers.get(name) for name in ctx.qualified_names(inner.func)}
+        kinds = ctx.offload_kinds(inner.func)
         if "wrap" not in kinds or not inner.args or inner.args[0].keyword or inner.args[0].star:
             return None
         offloaded = ctx.resolve_offloaded(inner.args[0].value, list(call.args))
         via = ctx.code(inner.func)
     else:
-        kinds = {helpers.get(name) for name in ctx.qualified_names(call.func)}
-        kinds.discard(None)
-        if not kinds and isinstance(call.func, cst.Attribute):
-            if call.func.attr.value in ctx.settings.offload_methods:
-                kinds = {"call-args"}
+        kinds = ctx.offload_kinds(call.func)  # the settings' helpers and the project's own
         if not kinds & {"call", "call-args"} or not call.args:
             return None
         first = call.args[0]

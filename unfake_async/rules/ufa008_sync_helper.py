@@ -21,6 +21,17 @@ RULE = Rule(
         runs next in the same fix; an executor or loop variable that only served these calls is
         removed. Direct calls of the helper from async code are awaited too.
 
+        The same helper called straight from `async def`, with no executor at all, blocks the
+        loop as surely as a direct call: it is reported at the call with the chain
+        (`story -> chatbot -> requests.post`) and fixed the same way when every caller is
+        async. A helper run in a thread by a decorator (`@sync_to_async`, `@asyncify`, or a
+        project's own decorator whose wrapper calls `asyncio.to_thread`/`run_in_executor`)
+        becomes `async def` without the decorator; its callers already await it.
+
+        A helper of another module of the tree (`from .utils import fetch_json`, or a method
+        of a class of the tree reached through `api = WemPortalApi(...)` or `self.api =
+        BwtApi(...)`) is read from that module and reported at the call, without a fix yet.
+
         Reported without a fix when the helper is used anywhere else: called from sync code,
         passed as a callback or aliased, called on another object, overridden in a subclass,
         decorated, a generator, exported in `__all__`; and when a requests call in it cannot be

@@ -20,13 +20,16 @@ Parents = Dict[cst.CSTNode, cst.CSTNode]
 class ModuleView:
     """Parents and qualified names of one metadata-wrapped module, with the questions passes ask."""
 
-    def __init__(self, wrapper) -> None:
+    def __init__(self, wrapper, project=None) -> None:
         self.wrapper = wrapper
         self.module: cst.Module = wrapper.module
         self.parents: Parents = wrapper.resolve(ParentNodeProvider)
         self._qualified = wrapper.resolve(QualifiedNameProvider)
+        # What the tree tells about this module (`analysis.project.ProjectFacts`), or None.
+        self.project = project
+        self.lookup = names.project_lookup(self._metadata_lookup, project)
 
-    def lookup(self, node: cst.CSTNode) -> Collection[QualifiedName]:
+    def _metadata_lookup(self, node: cst.CSTNode) -> Collection[QualifiedName]:
         return names.resolved(self._qualified.get(node))
 
     def imported(self, node: cst.CSTNode) -> Set[str]:

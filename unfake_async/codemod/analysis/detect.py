@@ -13,6 +13,7 @@ from libcst.metadata import (
     ParentNodeProvider,
     PositionProvider,
     QualifiedNameProvider,
+    QualifiedNameSource,
     ScopeProvider,
 )
 
@@ -33,9 +34,12 @@ class MatchContext:
     def __init__(self, detector: "Detector") -> None:
         self._detector = detector
         self.settings: Settings = detector.settings
+        # What the tree tells about this module (`analysis.project.ProjectFacts`), or None.
+        self.project = detector.project
+        self.lookup = names.project_lookup(self._metadata_lookup, self.project)
         self.sessions = SessionTracker(detector, self.lookup)
 
-    def lookup(self, node: cst.CSTNode):
+    def _metadata_lookup(self, node: cst.CSTNode):
         return self._detector.get_metadata(QualifiedNameProvider, node, set())
 
     def qualified_names(self, node: cst.CSTNode) -> Set[str]:
@@ -65,6 +69,38 @@ class MatchContext:
             if receiver is not None:
                 return func.attr.value, receiver
         return None
+
+    def offload_kinds(self, func: cst.BaseExpression) -> Set[str]:
+        """How `func` hands over a callable (settings.DEFAULT_OFFLOAD_HELPERS' kinds, and the
+        project's own: "direct" for a helper that calls it on the spot); empty when unknown."""
+        helpers = dict(self.settings.offload_helpers)
+        kinds = {helpers.get(name) for name in self.qualified_names(func)} - {None}
+        if self.project:
+            kinds |= {self.project.offload_kind(name) for name in self._project_names(func)} - {None}
+        if not kinds:
+            method = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+            if method in self.settings.offload_methods:  # `hass.async_add_executor_job`, or a parameter
+                kinds = {"call-args"}
+        return kinds
+
+    def _project_names(self, func: cst.BaseExpression) -> Set[str]:
+        """Absolute names `func` may have in the project: imported, a function of this module,
+        or `self.method` of the enclosing top-level class."""
+        found = set(self.qualified_names(func))
+        module = self.project.module
+        for q in self.lookup(func):
+            if q.source is QualifiedNameSource.LOCAL and "<locals>" not in q.name:
+                found.add(f"{module}.{q.name}" if module else q.name)
+        class_def = self._detector.enclosing_class()
+        if (class_def is not None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+                and func.value.value == "self"):
+            found.add(".".join(filter(None, [module, class_def.name.value, func.attr.value])))
+        return found
+
+    def unresolved_star_requests(self, what: str) -> bool:
+        """`what` starts with a `requests` that only a star import of an unknown module binds."""
+        return bool(self.project) and self.project.star_requests == "unresolved" and (
+            what.split(".")[0] == "requests" and not self._detector.module_binds("requests"))
 
     def resolve_offloaded(self, func: cst.BaseExpression, args: Sequence[cst.Arg]) -> Optional[Offloaded]:
         return resolve_offloaded(func, args, self)
@@ -106,15 +142,20 @@ class MatchContext:
                 f"as written `{via}` passes no keyword arguments to `{offloaded.what}` and the call raises "
                 f"TypeError; the fix sends {keywords} with the request, as the author meant"
             )
+        if self.unresolved_star_requests(offloaded.what):
+            site.unsafe.append(names.UNRESOLVED_STAR)
+            site.notes.append(names.UNRESOLVED_STAR)
         return site
 
 
 class Detector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (QualifiedNameProvider, ScopeProvider, ParentNodeProvider, PositionProvider)
 
-    def __init__(self, settings: Settings, rules: Sequence, skip_streams: Optional[bool] = None) -> None:
+    def __init__(self, settings: Settings, rules: Sequence, skip_streams: Optional[bool] = None,
+                 project=None) -> None:
         super().__init__()
         self.settings = settings
+        self.project = project
         self._rules = rules
         # `requests.get(u, stream=True)` belongs to UFA007's pass (streaming.py) while that rule
         # is on, so each call gets one finding; that pass runs the detector with False.
@@ -127,7 +168,13 @@ class Detector(cst.CSTVisitor):
 
     # Scope bookkeeping -------------------------------------------------------------------
     def visit_Module(self, node: cst.Module) -> None:
+        self._module = node
         self._ctx = MatchContext(self)
+
+    def module_binds(self, name: str) -> bool:
+        """Whether a module-level statement (an import, an assignment) binds `name`."""
+        scope = self.get_metadata(ScopeProvider, self._module, None)
+        return scope is not None and name in scope
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._scopes.append(node)

@@ -102,3 +102,34 @@ class Receiver:
 
 
 MODULE = Receiver("module")
+
+
+UNRESOLVED_STAR = ("`requests` comes from a star import this tool could not follow; "
+                   "it is taken to be the requests library")
+
+
+def project_lookup(lookup: NameLookup, project) -> NameLookup:
+    """`lookup` with the names the tree explains (`analysis.project.ProjectFacts`): relative
+    imports made absolute, a re-exported requests module spelled `requests`, and a bare
+    `requests` that only a star import can bind taken as the requests module."""
+    if not project:
+        return lookup
+
+    def translated(node: cst.CSTNode) -> Collection[QualifiedName]:
+        found = resolved(lookup(node))
+        result = {
+            QualifiedName(project.canonical(q.name), q.source) if q.source is QualifiedNameSource.IMPORT else q
+            for q in found
+        }
+        if not found and project.star_requests and dotted_base(node) == "requests":
+            result.add(QualifiedName(code(node), QualifiedNameSource.IMPORT))
+        return result
+
+    return translated
+
+
+def dotted_base(node: cst.CSTNode) -> Optional[str]:
+    """`a` for `a`, `a.b`, `a.b.c`; None for anything else."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None

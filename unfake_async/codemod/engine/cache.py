@@ -71,10 +71,12 @@ class Cache:
         self._dirty = False
         self.hits = 0
 
-    def key(self, *, path: str, digest: str, settings: Any, fix_level: FixLevel) -> str:
+    def key(self, *, path: str, digest: str, settings: Any, fix_level: FixLevel, project: str = "") -> str:
+        """`project`: the fingerprint of what other modules tell this file (their helpers, their
+        re-exports), so a change there is a miss here."""
         # The same file named `src/a.py`, `./src/a.py` or by its absolute path is one entry.
         material = "\0".join(
-            [self.code, settings_fingerprint(settings), str(int(fix_level)), os.path.abspath(path), digest]
+            [self.code, settings_fingerprint(settings), str(int(fix_level)), os.path.abspath(path), digest, project]
         )
         return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 

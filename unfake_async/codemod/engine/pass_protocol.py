@@ -45,9 +45,14 @@ class PassContext:
     # Where the text comes from ("<stdin>" when it has no file): a fix may depend on the place.
     path: str = "<stdin>"
 
+    # What the rest of the tree tells about this file (opaque here: the analysis layer's
+    # `ProjectFacts`, from the runner's per-run project index), or None.
+    project: Optional[object] = field(default=None, repr=False)
+
     @classmethod
     def parse(cls, code: str, settings: Settings, fix_level: FixLevel, *, source: Optional[str] = None,
-              line_numbers: Optional[Tuple[int, ...]] = None, path: str = "<stdin>") -> "PassContext":
+              line_numbers: Optional[Tuple[int, ...]] = None, path: str = "<stdin>",
+              project: Optional[object] = None) -> "PassContext":
         """Parse `code`; `source` is the text the user wrote when `code` is a slice of its lines
         (`local_slice`), `line_numbers` where each came from: suppression comments and gates
         read the full text, and findings are positioned on it."""
@@ -55,7 +60,7 @@ class PassContext:
         # (70% of a parse's cost again) buys nothing.
         wrapper = MetadataWrapper(cst.parse_module(code), unsafe_skip_copy=True)
         return cls(code if source is None else source, wrapper, settings, fix_level,
-                   line_numbers=line_numbers, path=path)
+                   line_numbers=line_numbers, path=path, project=project)
 
     @property
     def module(self) -> cst.Module:

@@ -77,6 +77,11 @@ def might_match(source: str) -> bool:
     return any(pattern.search(source) is not None for pattern in triggers)
 
 
+def has_required_words(source: str) -> bool:
+    """The cheap half of `might_match`: the words every finding needs (`async`) are in `source`."""
+    return all(literal in source for literal, _ in _required)
+
+
 def worth_parsing(source: str, settings) -> bool:
     """`might_match`, and some pass's words are in the text: a file no pass can report on is
     never parsed (Home Assistant: 337 of the 539 files that import an HTTP library and say
@@ -107,11 +112,10 @@ _GATES: Dict[str, Tuple[Tuple[str, ...], ...]] = {
 def pass_may_apply(name: str, text: str, settings) -> bool:
     """False when `text` cannot hold anything for the pass called `name` (a cheap substring test)."""
     if name == "SyncHelperPass":
-        # A sync helper is only migrated for the requests calls in it.
-        offloads = ["run_in_executor", "to_thread"] + [
-            helper.rpartition(".")[2] for helper, _ in settings.offload_helpers
-        ] + list(settings.offload_methods)
-        groups: Tuple[Tuple[str, ...], ...] = (("requests",), tuple(offloads))
+        # A sync helper is only migrated for the requests calls in it; it may be offloaded
+        # (`run_in_executor`, a decorator) or called straight from a coroutine (`def` is then
+        # all there is to see), so requests is the gate.
+        groups: Tuple[Tuple[str, ...], ...] = (("requests",),)
     else:
         groups = _GATES.get(name, ())
     return all(any(_mentions(text, word) for word in group) for group in groups)

@@ -115,11 +115,39 @@ class RunResult:
         return sorted({name for r in self.reports if r.changed and not r.error for name in r.added_imports})
 
 
-def default_analyze(source, *, path, settings, fix_level):
+def default_analyze(source, *, path, settings, fix_level, project=None):
     """The real analysis; imported lazily so that libcst loads only where parsing happens."""
     from unfake_async.codemod import analyze_source
 
-    return analyze_source(source, path=path, settings=settings, fix_level=fix_level)
+    return analyze_source(source, path=path, settings=settings, fix_level=fix_level, project=project)
+
+
+# The per-run index of what modules offer each other (their offload and requests helpers, their
+# re-exports of requests): HTTP semantics, so it lives in the analysis layer and is loaded by
+# name, like the passes (`pass_protocol._PASS_MODULES`). It reads with `ast`, never libcst.
+PROJECT_INDEX = ("unfake_async.codemod.analysis.project", "ProjectIndex")
+
+
+def project_index():
+    """A fresh index for one run: `facts_for(path, text)` gives a file's facts (falsy when the
+    tree tells it nothing), with `fingerprint()` for the cache key."""
+    import importlib
+
+    module, name = PROJECT_INDEX
+    return getattr(importlib.import_module(module), name)()
+
+
+def _project_index(analyze: AnalyzeFunction):
+    """The run's project index, for the real analysis only (a stand-in takes no `project`)."""
+    return project_index() if analyze is default_analyze else None
+
+
+def _facts(project, path: str, text: str):
+    """What the tree tells the file at `path`; nothing for a file the prefilter's required words
+    rule out (no `async`: no coroutine to be fake in), which is most files, asked once."""
+    if project is None or not prefilter.has_required_words(text):
+        return None
+    return project.facts_for(path, text)
 
 
 def run_files(
@@ -141,8 +169,9 @@ def run_files(
     sources: Dict[str, fileio.SourceFile] = {}
     analysis = _Analysis(len(files), analyze, options.jobs, workers)
     cache_keys: Dict[str, str] = {}
+    project = _project_index(analyze)
     try:
-        _read_all(files, options, per_file, cache, reports, sources, cache_keys, analysis, progress)
+        _read_all(files, options, per_file, cache, reports, sources, cache_keys, analysis, progress, project)
         for path, outcome in analysis.outcomes():
             report = reports[path]
             report.parsed = True
@@ -203,8 +232,9 @@ def _create_file(new: CreatedFile, reports: Dict[str, FileReport]) -> bool:
 
 
 def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cache_keys,
-              analysis: "_Analysis", progress) -> None:
-    """Read and prefilter every file; hand each one that may match to `analysis`."""
+              analysis: "_Analysis", progress, project=None) -> None:
+    """Read and prefilter every file; hand each one that may match to `analysis`, with what the
+    modules it imports tell it (`project`: read on demand, so a one-file run sees them too)."""
     for path in files:
         report = reports[path] = FileReport(path)
         try:
@@ -214,12 +244,13 @@ def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cac
             # quiet skip that would let an unchecked tree pass as clean.
             report.error = f"{exc}; not checked"
         else:
-            if prefilter.worth_parsing(source.text, per_file.settings):
+            facts = _facts(project, path, source.text)
+            if facts or prefilter.worth_parsing(source.text, per_file.settings):
                 file_settings = per_file.for_path(path)
                 if cache is not None:
                     key = cache.key(
                         path=path, digest=source.digest, settings=file_settings,
-                        fix_level=options.fix_level,
+                        fix_level=options.fix_level, project=facts.fingerprint() if facts else "",
                     )
                     cached = cache.get(key)
                     if cached is not None:
@@ -231,7 +262,7 @@ def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cac
                         continue
                     cache_keys[path] = key
                 sources[path] = source
-                analysis.add((path, source.text, file_settings, options.fix_level))
+                analysis.add((path, source.text, file_settings, options.fix_level, facts or None))
                 continue
         if progress:
             progress(1)
@@ -253,9 +284,10 @@ def run_source(
         report.error = str(exc)
         return report
     report.original = source.text
-    if prefilter.worth_parsing(source.text, settings):
+    facts = _facts(_project_index(analyze), path, source.text)
+    if facts or prefilter.worth_parsing(source.text, settings):
         file_settings = _PerFileSettings(settings, options).for_path(path)
-        outcome = _analyze_one((path, source.text, file_settings, options.fix_level), analyze)
+        outcome = _analyze_one((path, source.text, file_settings, options.fix_level, facts or None), analyze)
         report.parsed = True
         if isinstance(outcome, str):
             report.error = outcome
@@ -324,7 +356,7 @@ class _Analysis:
 
     def __init__(self, file_count: int, analyze: AnalyzeFunction, jobs: int, workers=None) -> None:
         self.analyze, self.jobs = analyze, _job_count(jobs)
-        self.tasks: List[Tuple[str, str, object, FixLevel]] = []
+        self.tasks: List[Tuple[str, str, object, FixLevel, object]] = []
         self.workers = workers
         if workers is None and file_count >= EARLY_WORKER_FILES:
             self.workers = start_workers(self.jobs, analyze)
@@ -361,9 +393,11 @@ def _analyze_all(tasks, analyze: AnalyzeFunction, jobs: int):
 
 def _analyze_one(task, analyze: AnalyzeFunction):
     """Run analyze on one task; a failure comes back as a one-line message, not an exception."""
-    path, text, settings, fix_level = task
+    path, text, settings, fix_level, project = task
+    # Only a file the tree tells something gets `project=`: stand-ins for tests need not take it.
+    extra = {"project": project} if project is not None else {}
     try:
-        return analyze(text, path=path, settings=settings, fix_level=fix_level)
+        return analyze(text, path=path, settings=settings, fix_level=fix_level, **extra)
     except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the run
         return describe_failure(exc, text)
 

@@ -26,16 +26,19 @@ from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
 def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] = None,
-            fix_level: FixLevel = FixLevel.NONE, shortcuts: bool = True) -> SourceResult:
+            fix_level: FixLevel = FixLevel.NONE, shortcuts: bool = True,
+            project: Optional[object] = None) -> SourceResult:
     """`shortcuts=False` turns off what Python's `ast` lets us skip (passes without a candidate
-    call, the function-local slice), for tests that compare with the whole analysis."""
+    call, the function-local slice), for tests that compare with the whole analysis.
+    `project`: what the rest of the tree tells about this file (opaque; see `PassContext`); the
+    passes that read it (`uses_project`) are not skipped on their gate words when it is given."""
     settings = settings or DEFAULT_SETTINGS
     if suppression.skip_file(source):
         return SourceResult()
     passes = pass_order()
     trees = _Trees(enabled=shortcuts)
     # Asked once of the original text (each answer may walk its `ast`); again only of rewrites.
-    on_source = [lazy for lazy in passes if _applies(lazy, source, settings, trees)]
+    on_source = [lazy for lazy in passes if _applies(lazy, source, settings, trees, project)]
     if shortcuts and not on_source:
         return SourceResult()  # no pass can report here: nothing to parse
     original = None
@@ -43,12 +46,12 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         original = _sliced_context(source, settings, [lazy.load() for lazy in on_source], trees)
     trees.release(source)  # asked no more; for 10,000 lines its `ast` and index hold 20 MB beside LibCST's
     if original is None:
-        original = PassContext.parse(source, settings, fix_level, path=path)
+        original = PassContext.parse(source, settings, fix_level, path=path, project=project)
     code = source
     findings: List[Finding] = []
     created_files: Dict[str, str] = {}
     for lazy in passes:
-        if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees)):
+        if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees, project)):
             continue
         module_pass = lazy.load()
         if code == source:
@@ -58,10 +61,10 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         else:
             # Findings are positioned on the text the user wrote; the fix runs on the current one.
             reported = PassOutcome()
-            if may_apply(lazy.name, source, settings):
+            if may_apply(lazy.name, source, settings) or lazy in on_source:
                 reported = module_pass.run(PassContext(source, original.wrapper, settings, FixLevel.NONE,
-                                                       original.suppressions, path=path))
-            outcome = module_pass.run(PassContext.parse(code, settings, fix_level, path=path))
+                                                       original.suppressions, path=path, project=project))
+            outcome = module_pass.run(PassContext.parse(code, settings, fix_level, path=path, project=project))
             findings += mark_fixed(reported.findings, outcome.findings)
         if outcome.fixed_source is not None:
             code = outcome.fixed_source
@@ -104,13 +107,16 @@ class _Trees:
         return self._indexes[text]
 
 
-def _applies(lazy, text: str, settings: Settings, trees: _Trees) -> bool:
+def _applies(lazy, text: str, settings: Settings, trees: _Trees, project: Optional[object] = None) -> bool:
     """The pass's words are in `text`, one of its rules is on, and, from one walk of the text's
     `ast` (`name_references.ModuleIndex`): where the pass names the names its findings resolve to
     (`required_names`), the module may refer to one; where it names the calls it reports
     (`required_calls`), a coroutine may make one; where it needs some call somewhere
     (`required_calls_anywhere`), the module may make one. Where this interpreter's `ast` rejects
-    the text, a reference found by `tokenize` stands in for each."""
+    the text, a reference found by `tokenize` stands in for each. A pass that reads the project
+    (`uses_project`) applies whenever the project tells this file something."""
+    if project and getattr(lazy.load(), "uses_project", False):
+        return enabled(lazy.load(), settings)
     if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
         return False
     if not trees.enabled:

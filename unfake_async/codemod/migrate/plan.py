@@ -14,7 +14,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 from unfake_async.codemod.analysis.names import code as _code
-from unfake_async.codemod.analysis.names import resolved
+from unfake_async.codemod.analysis.names import project_lookup, resolved
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.migrate import exceptions
 from unfake_async.codemod.migrate.arguments import (
@@ -58,11 +58,13 @@ class SitePlan:
 
 
 class Planner:
-    def __init__(self, wrapper: cst.MetadataWrapper, settings: Settings) -> None:
+    def __init__(self, wrapper: cst.MetadataWrapper, settings: Settings, project=None) -> None:
         self.settings = settings
         self.parents = wrapper.resolve(ParentNodeProvider)
         self.scopes = wrapper.resolve(ScopeProvider)
         self._qnames = wrapper.resolve(QualifiedNameProvider)
+        # Re-exported requests (`from . import requests`) names its exceptions too.
+        self._lookup = project_lookup(lambda node: resolved(self._qnames.get(node)), project)
         self.module = wrapper.module
         self._sessions: Dict[tuple, SessionAttributeMigration] = {}
         self._session_classes: Set[cst.ClassDef] = set()
@@ -83,7 +85,7 @@ class Planner:
         for key, nodes in receivers.items():
             if key not in self._sessions:
                 self._sessions[key] = plan_session_attribute(
-                    key[0], key[1], nodes, self.parents, lambda node: resolved(self._qnames.get(node)),
+                    key[0], key[1], nodes, self.parents, self._lookup,
                     self.settings, self._map_auth
                 )
             self._session_classes.add(key[0])
@@ -94,7 +96,7 @@ class Planner:
         return None if probe.blockers or probe.unsafe else mapped
 
     def qualified(self, node: cst.CSTNode) -> Set[str]:
-        return {q.name for q in resolved(self._qnames.get(node))}
+        return {q.name for q in self._lookup(node)}
 
     def plan(self, site: Site) -> SitePlan:
         plan = SitePlan(site)

@@ -33,6 +33,7 @@ from unfake_async.settings import Settings
 MESSAGES = {
     "UFA001": "`{what}` runs in a thread via `run_in_executor`: fake async, each request holds a worker thread and the pool size caps concurrency",
     "UFA002": "`{what}` runs in a thread via `{via}`: fake async, each request holds a worker thread for its whole duration",
+    "UFA012": "`{what}` is handed to `{via}`, which runs it in a thread or calls it on the event loop: fake async either way",
     "UFA003": "`{what}` blocks the event loop inside `async def`: every other task waits for this request",
 }
 # Imports the migration may leave unused; removed only if nothing references them any more.
@@ -45,15 +46,18 @@ class CorePass:
     rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
     # Every site is a call `requests_target` resolves to one of these (engine/name_references.py).
     required_names = REQUESTS_REFERENCES
+    # Reads `PassContext.project`: a re-exported requests or another module's helper needs no
+    # `import requests` here.
+    uses_project = True
 
     def run(self, context: PassContext) -> PassOutcome:
         settings, fix_level, wrapper = context.settings, context.fix_level, context.wrapper
         rules = [module for module in CALL_RULE_MODULES if settings.rule_enabled(module.RULE.id)]
-        detector = Detector(settings, rules)
+        detector = Detector(settings, rules, project=context.project)
         wrapper.visit(detector)
         positions = wrapper.resolve(PositionProvider)
         sites: List[Site] = [site for site in detector.sites if context.reportable(site.rule_id, site.report_node)]
-        planner = Planner(wrapper, settings)
+        planner = Planner(wrapper, settings, project=context.project)
         planner.prepare(sites)
         plans = [planner.plan(site) for site in sites]
         if home_assistant.is_integration(context.source):

@@ -17,12 +17,13 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
-from libcst.metadata import PositionProvider, ScopeProvider
+from libcst.metadata import PositionProvider, QualifiedNameSource, ScopeProvider
 
 from unfake_async.codemod.analysis import names
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.names import code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
+from unfake_async.codemod.analysis.project_helpers import RemoteHelper, remote_helper
 from unfake_async.codemod.engine.model import FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup
@@ -31,8 +32,10 @@ RULE_ID = "UFA008"
 MESSAGES = {
     "offload": "`{helper}` makes `requests` calls and runs in a thread via `{via}`: fake async, each call "
                "holds a worker thread for the whole request; make the helper `async def` and await it",
-    "direct": "`{helper}` makes `requests` calls and is called directly inside `async def`: the event loop "
-              "waits for every request in it; make the helper `async def` and await it",
+    "direct": "`{helper}` makes `requests` calls and is called directly inside `async def` ({via}): the event "
+              "loop waits for every request in it; make the helper `async def` and await it",
+    "decorator": "`{helper}` makes `requests` calls and runs in a thread via its decorator `@{via}`: fake async, "
+                 "each call holds a worker thread for the whole request; make it `async def` without the decorator",
 }
 UNSAFE = "the helper becomes a coroutine function: any caller this module cannot see must now await it"
 
@@ -41,8 +44,8 @@ UNSAFE = "the helper becomes a coroutine function: any caller this module cannot
 class Use:
     """One place an async function runs the helper."""
 
-    call: cst.Call  # the offload call, or the direct call of the helper
-    kind: str  # "offload" | "direct"
+    call: cst.CSTNode  # the offload call, the direct call of the helper, or its offloading decorator
+    kind: str  # "offload" | "direct" | "decorator"
     via: str
     args: List[cst.Arg]
     func: cst.BaseExpression  # the helper as written at the site (`self._fetch`, `fetch`)
@@ -58,6 +61,9 @@ class Helper:
     uses: List[Use] = field(default_factory=list)
     reason: Optional[str] = None
     requests_calls: int = 0
+    # The decorator that runs the helper in a thread (`@sync_to_async`, the project's `@to_thread`):
+    # the fix drops it and makes the helper `async def`; its callers already await it.
+    decorator: Optional[cst.Decorator] = None
 
     @property
     def label(self) -> str:
@@ -69,19 +75,25 @@ class SyncHelperPass:
     """Rule UFA008. Runs before the core pass, which migrates the helper's requests calls."""
 
     rule_ids = (RULE_ID,)
-    # A helper counts only for the calls in it that `requests_function` resolves (`requests.get`,
-    # never a Session's): without such a call somewhere, `ast` says, the pass is skipped.
+    # A helper may call requests' functions or a Session's methods (a login helper on the class's
+    # Session, issue 17): the module must refer to requests, nothing narrower.
     required_names = names.REQUESTS_REFERENCES
-    required_calls_anywhere = names.REQUESTS_FUNCTIONS
+    # Reads `PassContext.project`: helpers of other modules (reported, not rewritten).
+    uses_project = True
 
     def run(self, context: PassContext) -> PassOutcome:
-        if "requests" not in context.source:
+        if "requests" not in context.source and not context.project:
             return PassOutcome()  # a helper can only call requests if the module imports it
-        view = ModuleView(context.wrapper)
+        view = ModuleView(context.wrapper, context.project)
         finder = _Finder(view, context)
         helpers = finder.helpers()
+        remote_found = [
+            context.finding(RULE_ID, MESSAGES[use.kind].format(helper=remote.label, via=use.via), use.call,
+                            fix=FixSafety.NONE, reason=remote.reason)
+            for use, remote in finder.remote if context.reportable(RULE_ID, use.call)
+        ]
         if not helpers:
-            return PassOutcome()
+            return PassOutcome(remote_found)
         for helper in helpers:
             _check_helper(helper, finder)
         open_helpers = [h for h in helpers if h.reason is None]
@@ -89,7 +101,7 @@ class SyncHelperPass:
             _check_core_migrates(open_helpers, view, context)
         chosen = [h for h in helpers if h.reason is None and context.wants_fix(FixSafety.UNSAFE)
                   and all(context.reportable(RULE_ID, use.call) for use in h.uses)]
-        findings = []
+        findings = remote_found
         for helper in helpers:
             safety = FixSafety.NONE if helper.reason else FixSafety.UNSAFE
             for use in helper.uses:
@@ -108,7 +120,7 @@ def migratable_offloads(context: PassContext) -> Set[cst.Call]:
     loop getters of these calls alone: the rewrite removes them)."""
     if not context.settings.rule_enabled(RULE_ID) or "requests" not in context.source:
         return set()
-    view = ModuleView(context.wrapper)
+    view = ModuleView(context.wrapper, context.project)
     finder = _Finder(view, context)
     helpers = finder.helpers()
     for helper in helpers:
@@ -124,30 +136,93 @@ class _Finder:
     def __init__(self, view: ModuleView, context: PassContext) -> None:
         self.view = view
         self.settings = context.settings
+        self.project = context.project
         self.scopes = context.wrapper.resolve(ScopeProvider)
+        # Uses of another module's requests helper: reported, not rewritten.
+        self.remote: List[Tuple[Use, RemoteHelper]] = []
 
     def helpers(self) -> List[Helper]:
         by_definition: Dict[cst.FunctionDef, Helper] = {}
+        direct_names = self._direct_candidates()
         for call in self.view.calls():
             function = self.view.async_function_of(call)
             if function is None:
                 continue
             use = self._offload(call)
+            if use is None and _called_name(call.func) in direct_names:
+                use = Use(call, "direct", function.name.value, list(call.args), call.func)
             if use is None:
                 continue
             found = self.helper_of(use.func, function)
             if found is None:
+                remote = remote_helper(self.view, use.func, function) if self.project else None
+                if remote is not None and not (use.kind == "direct" and isinstance(self.view.parents.get(call), cst.Await)):
+                    if use.kind == "direct":
+                        use.via = f"{use.via} -> {remote.label} -> {remote.what}"
+                    self.remote.append((use, remote))
                 continue
             definition, class_def = found
+            if use.kind == "direct" and (definition.asynchronous is not None or definition.decorators):
+                continue  # an `async def` is awaited, a decorated one may be anything
             helper = by_definition.setdefault(definition, Helper(definition, class_def))
             helper.uses.append(use)
+        for definition, class_def, decorator in self._offloading_decorators():
+            helper = Helper(definition, class_def, decorator=decorator)
+            helper.uses.append(Use(decorator, "decorator", code(decorator.decorator), [], definition.name))
+            by_definition.setdefault(definition, helper)
         # Only helpers that make requests calls are fake async HTTP; others may do CPU work.
         result = []
         for helper in by_definition.values():
-            helper.requests_calls = len(self.requests_calls(helper.definition))
+            calls = self.requests_calls(helper.definition)
+            helper.requests_calls = len(calls)
             if helper.requests_calls:
+                for use in helper.uses:
+                    if use.kind == "direct":
+                        use.via = f"{use.via} -> {definition_name(helper)} -> {code(calls[0].func)}"
                 result.append(helper)
         return result
+
+    def _direct_candidates(self) -> Set[str]:
+        """Names a direct call must have to be a helper's: the plain `def`s of this module whose
+        own body calls requests or a method of a `self.<attribute>` (checked properly later),
+        and any name when another module offers requests helpers. Asking `helper_of` about
+        every call of every coroutine costs more than the rest of the pass."""
+        if self.project and self.project.requests_helpers:
+            return _ANY_NAME
+        found: Set[str] = set()
+        for call in self.view.calls():
+            func = call.func
+            maybe_session = (isinstance(func, cst.Attribute) and func.attr.value in names.HTTP_METHODS
+                             and m.matches(func.value, m.Attribute(value=m.Name("self"))))
+            if not maybe_session and names.requests_function(self.view.lookup, func) is None:
+                continue
+            scope = self.view.innermost_scope(call)
+            if isinstance(scope, cst.FunctionDef) and scope.asynchronous is None:
+                found.add(scope.name.value)
+        return found
+
+    def _offloading_decorators(self):
+        """(def, class, decorator) for each plain `def` with a decorator that runs it in a thread."""
+        wraps = {name for name, kind in self.settings.offload_helpers if kind == "wrap"}
+        for definition in self.view.nodes(cst.FunctionDef):
+            if definition.asynchronous is not None or not definition.decorators:
+                continue
+            for decorator in definition.decorators:
+                expression = decorator.decorator
+                target = expression.func if isinstance(expression, cst.Call) else expression
+                if self.view.imported(target) & wraps or self._project_decorator(target):
+                    scope = self.view.parents.get(self.view.parents.get(definition))
+                    yield definition, scope if isinstance(scope, cst.ClassDef) else None, decorator
+                    break
+
+    def _project_decorator(self, target: cst.BaseExpression) -> bool:
+        if not self.project:
+            return False
+        module = self.project.module
+        found = set(self.view.imported(target))
+        found |= {f"{module}.{q.name}" if module else q.name for q in self.view.lookup(target)
+                  if q.source is QualifiedNameSource.LOCAL and "<locals>" not in q.name}
+        return any(self.project.offload_kind(name) == "decorator" for name in found)
 
     def _offload(self, call: cst.Call) -> Optional[Use]:
         """The helper function handed to a thread by `call`, with the arguments it gets."""
@@ -213,17 +288,62 @@ class _Finder:
         return None
 
     def requests_calls(self, definition: cst.FunctionDef) -> List[cst.Call]:
+        """The requests calls a helper makes itself: `requests.get(...)`, or a call on the
+        class's `requests.Session` attribute (`self.session.post(...)`, how API clients log in:
+        the session then moves to the client whole, with the helper)."""
+        sessions = self._session_attributes(definition)
         return [
             call for call in m.findall(definition.body, m.Call())
             if isinstance(call, cst.Call) and self.view.innermost_scope(call) is definition
-            and names.requests_function(self.view.lookup, call.func) is not None
+            and (names.requests_function(self.view.lookup, call.func) is not None
+                 or (isinstance(call.func, cst.Attribute) and call.func.attr.value in names.HTTP_METHODS
+                     and m.matches(call.func.value, m.Attribute(value=m.Name("self"), attr=m.Name()))
+                     and call.func.value.attr.value in sessions))
         ]
+
+    def _session_attributes(self, definition: cst.FunctionDef) -> Set[str]:
+        """`self.<name> = requests.Session()` in the methods of the class `definition` is a method of."""
+        class_def = self.view.method_class(definition)
+        if class_def is None:
+            return set()
+        found = set()
+        for assign in m.findall(class_def, m.Assign(targets=[m.AssignTarget(m.Attribute(value=m.Name("self")))])):
+            if names.is_session_constructor(self.view.lookup, assign.value):
+                found.add(assign.targets[0].target.attr.value)
+        return found
+
+
+class _AnyName(set):
+    def __contains__(self, item) -> bool:
+        return item is not None
+
+
+_ANY_NAME = _AnyName()
+
+
+def _called_name(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def definition_name(helper: Helper) -> str:
+    name = helper.definition.name.value
+    return f"{helper.class_def.name.value}.{name}" if helper.class_def is not None else name
 
 
 def _check_helper(helper: Helper, finder: _Finder) -> None:
     """Set `helper.reason` when making it `async def` could break a caller we cannot rewrite."""
     view, definition = finder.view, helper.definition
     blockers = [use.blocker for use in helper.uses if use.blocker]
+    if helper.decorator is not None:
+        if len(definition.decorators) > 1:
+            helper.reason = "the helper has other decorators, which may not accept a coroutine function"
+        elif m.findall(definition.body, m.Yield()):
+            helper.reason = "the helper is a generator"
+        return  # its callers already await what the decorator returned
     if definition.asynchronous is not None:
         helper.reason = "the helper is already `async def`"
     elif definition.decorators:
@@ -340,8 +460,13 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
     dead_names: Set[str] = set()
     dead_attributes: Set[str] = set()
     for helper in helpers:
-        edits[helper.definition] = lambda updated: updated.with_changes(asynchronous=cst.Asynchronous())
+        dropped = helper.definition.decorators.index(helper.decorator) if helper.decorator is not None else -1
+        edits[helper.definition] = lambda updated, dropped=dropped: updated.with_changes(
+            asynchronous=cst.Asynchronous(),
+            decorators=[d for index, d in enumerate(updated.decorators) if index != dropped])
         for use in helper.uses:
+            if use.kind == "decorator":
+                continue
             _edit_use(use, view, edits)
             for candidate in (use.executor, use.loop):
                 if isinstance(candidate, cst.Name) and candidate.value != "None":
@@ -352,11 +477,21 @@ def _rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str
     if not clean:
         return module.code
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
-    context = CodemodContext()
+    project = view.project
+    # The package lets RemoveImportsVisitor match a relative import (`from .utils import to_thread`).
+    context = CodemodContext(full_module_name=project.module, full_package_name=project.package) if project else CodemodContext()
     if any(use.kind == "offload" and not isinstance(view.parents.get(use.call), cst.Await)
            for helper in helpers for use in helper.uses):
         AddImportsVisitor.add_needed_import(context, "asyncio")
         module = AddImportsVisitor(context).transform_module(module)
+    for helper in helpers:
+        if helper.decorator is not None:  # the decorator's import, when nothing else uses it
+            expression = helper.decorator.decorator
+            target = expression.func if isinstance(expression, cst.Call) else expression
+            for name in view.imported(target):
+                module_name, _, obj = name.rpartition(".")
+                if module_name:
+                    RemoveImportsVisitor.remove_unused_import(context, module_name, obj)
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures", "ThreadPoolExecutor")
     RemoveImportsVisitor.remove_unused_import(context, "functools", "partial")
     RemoveImportsVisitor.remove_unused_import(context, "functools")
