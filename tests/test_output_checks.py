@@ -7,6 +7,8 @@ wherever `before.py` is. Half the fixtures are not black-formatted, so the forma
 run on every fixture's `before.py` as black formats it, migrated by the tool: a project that uses
 black or ruff format keeps a formatted file. The tools run once over all files (copied under
 unique names into a temporary directory, so that mypy sees distinct modules), not per fixture.
+A fixture folder that is a package (an `__init__.py` beside `before.py`, for relative imports)
+is copied as a package of its own, its other modules with it.
 """
 from __future__ import annotations
 
@@ -42,21 +44,37 @@ def _tool(name: str) -> str:
     return str(path)
 
 
+def _copy_path(folder: pathlib.Path, case: str, side: str) -> pathlib.Path:
+    """Where `side` ("before"/"after") of `case` goes among the copies."""
+    source = FIXTURES / case
+    if not (source / "__init__.py").exists():
+        return folder / f"{case}__{side}.py"
+    package = folder / case
+    if not package.exists():
+        package.mkdir()
+        for module in source.glob("*.py"):
+            if module.stem not in ("before", "after"):
+                shutil.copy(module, package / module.name)
+    return package / f"{case}__{side}.py"
+
+
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory) -> pathlib.Path:
     folder = tmp_path_factory.mktemp("fixture_copies")
     for case in CASES:
         assert fixture_settings(FIXTURES / case).line_length == LINE_LENGTH
         for side in ("before", "after"):
-            shutil.copy(FIXTURES / case / f"{side}.py", folder / f"{case}__{side}.py")
+            shutil.copy(FIXTURES / case / f"{side}.py", _copy_path(folder, case, side))
     return folder
 
 
 def _by_case(paths) -> dict:
+    """Counts per (case, side); findings in a package fixture's other modules are not counted."""
     counts: dict = collections.defaultdict(collections.Counter)
     for path, code in paths:
-        case, side = pathlib.Path(path).stem.rsplit("__", 1)
-        counts[(case, side)][code] += 1
+        case, _, side = pathlib.Path(path).stem.rpartition("__")
+        if side in ("before", "after") and case in CASES:
+            counts[(case, side)][code] += 1
     return counts
 
 
@@ -86,19 +104,19 @@ def formatted(tmp_path_factory) -> pathlib.Path:
     """Each fixture's before.py as black formats it, and the tool's migration of that."""
     folder = tmp_path_factory.mktemp("formatted_inputs")
     for case in CASES:
-        shutil.copy(FIXTURES / case / "before.py", folder / f"{case}__before.py")
+        shutil.copy(FIXTURES / case / "before.py", _copy_path(folder, case, "before"))
     done = subprocess.run([_tool("black"), "-q", "--line-length", str(LINE_LENGTH), "."], cwd=folder,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for case in CASES:
-        before = (folder / f"{case}__before.py").read_text()
+        before = _copy_path(folder, case, "before").read_text()
         if before == (FIXTURES / case / "before.py").read_text():
             # black left it as it was: its migration is the fixture's after.py (test_fixtures.py)
-            shutil.copy(FIXTURES / case / "after.py", folder / f"{case}__after.py")
+            shutil.copy(FIXTURES / case / "after.py", _copy_path(folder, case, "after"))
             continue
         result = analyze_source(before, path=str(FIXTURES / case / "before.py"),
                                 settings=fixture_settings(FIXTURES / case), fix_level=FixLevel.UNSAFE)
-        (folder / f"{case}__after.py").write_text(result.fixed_source or before)
+        _copy_path(folder, case, "after").write_text(result.fixed_source or before)
     return folder
 
 
@@ -106,11 +124,11 @@ def _unformatted(command, copies, pattern: str) -> set:
     done = subprocess.run(command + ["."], cwd=copies, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr
     output = done.stdout + done.stderr
-    names = {pathlib.Path(name).stem for name in re.findall(pattern, output, flags=re.MULTILINE)}
-    # The formatter's own count: the names above were all found (its output format may change).
+    paths = set(re.findall(pattern, output, flags=re.MULTILINE))
+    # The formatter's own count: the paths above were all found (its output format may change).
     counted = re.search(r"(\d+) files? would be reformatted", output)
-    assert len(names) == (int(counted.group(1)) if counted else 0), output[-2000:]
-    return names
+    assert len(paths) == (int(counted.group(1)) if counted else 0), output[-2000:]
+    return {pathlib.Path(path).stem for path in paths}
 
 
 def _formatter(name: str):

@@ -23,9 +23,10 @@ from functools import lru_cache
 from typing import FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
+from libcst.metadata import MetadataWrapper
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import RemoveImportsVisitor
-from libcst.helpers import get_full_name_for_node
+from libcst.codemod.visitors import GatherUnusedImportsVisitor, RemoveImportsVisitor
+from libcst.helpers import get_absolute_module_from_package_for_import, get_full_name_for_node
 
 _FUTURE, _STDLIB, _THIRD_PARTY, _FIRST_PARTY, _LOCAL = range(5)
 # Python 3.10+ knows its standard library; on 3.9 the names the migration adds and meets.
@@ -73,8 +74,18 @@ def _used_names(source: str) -> Set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
+# RemoveImportsVisitor names a relative import by its absolute module, which it computes from
+# the context's package. Where the file sits in its package does not matter for "is this alias
+# still used", so a made-up package deep enough for any relative import stands in for it.
+_STAND_IN_PACKAGE = ".".join(f"_unfake_async_level{level}" for level in range(8))
+
+
+def _absolute_module(statement: cst.ImportFrom) -> Optional[str]:
+    return get_absolute_module_from_package_for_import(_STAND_IN_PACKAGE, statement)
+
+
 def _aliases(module: cst.Module):
-    """(statement, alias) of every top-level import that is not `__future__` or relative."""
+    """(statement, alias) of every top-level import but `__future__` and star imports."""
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
@@ -82,9 +93,9 @@ def _aliases(module: cst.Module):
             if isinstance(small, cst.Import):
                 for alias in small.names:
                     yield small, alias
-            elif (isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None
-                  and not isinstance(small.names, cst.ImportStar)
-                  and get_full_name_for_node(small.module) != "__future__"):
+            elif (isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)
+                  and _absolute_module(small) is not None
+                  and (small.relative or get_full_name_for_node(small.module) != "__future__")):
                 for alias in small.names:
                     yield small, alias
 
@@ -104,11 +115,15 @@ def _remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> c
     # part) is only asked about names the rewrite no longer reads as code (it also finds uses
     # in string annotations and `__all__`).
     used_after = _used_names(rewritten)
-    context = CodemodContext()
+    context = CodemodContext(full_package_name=_STAND_IN_PACKAGE)
     candidates = False
+    package_imports = []
     for statement, alias in _aliases(module):
         binding = _binding(statement, alias)
         if binding not in used_before or binding in used_after:
+            continue
+        if isinstance(statement, cst.ImportFrom) and statement.module is None:
+            package_imports.append(alias)
             continue
         asname = get_full_name_for_node(alias.asname.name) if alias.asname is not None else None
         name = get_full_name_for_node(alias.name)
@@ -116,11 +131,54 @@ def _remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> c
             RemoveImportsVisitor.remove_unused_import(context, name, asname=asname)
         else:
             RemoveImportsVisitor.remove_unused_import(
-                context, get_full_name_for_node(statement.module), name, asname)
+                context, _absolute_module(statement), name, asname)
         candidates = True
+    if package_imports:
+        module = _remove_unused_package_imports(module, package_imports)
     if not candidates:
         return module
     return RemoveImportsVisitor(context).transform_module(module)
+
+
+class _GatherUnusedPackageImports(GatherUnusedImportsVisitor):
+    """LibCST's gatherer, also asked about `from . import name` (it skips imports that name no
+    module, and so RemoveImportsVisitor never removes them)."""
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        if node.module is None and not isinstance(node.names, cst.ImportStar):
+            self.handle_import(node)
+            return False
+        return super().visit_ImportFrom(node)
+
+
+class _DropAliases(cst.CSTTransformer):
+    def __init__(self, aliases: Set[cst.ImportAlias]) -> None:
+        super().__init__()
+        self.aliases = aliases
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
+        if isinstance(original_node.names, cst.ImportStar):
+            return updated_node
+        keep = [alias for alias in original_node.names if alias not in self.aliases]
+        if len(keep) == len(original_node.names):
+            return updated_node
+        if not keep:
+            return cst.RemoveFromParent()
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated_node.with_changes(names=keep)
+
+
+def _remove_unused_package_imports(module: cst.Module, candidates: List[cst.ImportAlias]) -> cst.Module:
+    """`from . import name` aliases among `candidates` that the scope analysis finds unused
+    (no reference, not in `__all__`, not in a string annotation) are dropped."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper.resolve_many(_GatherUnusedPackageImports.get_inherited_dependencies())
+    gatherer = _GatherUnusedPackageImports(CodemodContext(wrapper=wrapper))
+    wrapper.visit(gatherer)
+    unused = {alias for alias, _ in gatherer.unused_imports} & set(candidates)
+    if not unused:
+        return module
+    return module.visit(_DropAliases(unused))
 
 
 def _import_keys(module: cst.Module, top_level_only: bool) -> List[Tuple[cst.CSTNode, str]]:
