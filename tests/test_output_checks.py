@@ -22,6 +22,7 @@ import sys
 
 import pytest
 
+from tests.support import package_fixtures
 from tests.support.fixture_settings import fixture_settings
 from unfake_async.codemod import FixLevel, analyze_source
 
@@ -171,3 +172,97 @@ def test_mypy_finds_no_new_error_in_migrated_code(copies):
     assert done.returncode in (0, 1), done.stdout + done.stderr
     errors = re.findall(r"^([^:\n]+\.py):\d+: error: .*\[([a-z-]+)\]$", done.stdout, flags=re.MULTILINE)
     assert _new(_by_case(errors)) == {}
+
+
+# -- package fixtures (fixtures/package_*/before/ and after/ trees) ------------------------------
+#
+# The same checks over each package case's `after/` tree against its `before/` tree, file by
+# file; a file the migration created (the project's `_http_client.py`) has no `before` and must
+# be clean. The trees are copied to `<side>/<case>/...`: ruff and the formatters run once over
+# all of them, mypy once per side (the cases' top-level packages differ, so one run sees each
+# package once). ruff marks imports from the file's own package first party
+# (`detect-same-package`, on by default), as the tool does.
+
+PACKAGE_CASES = package_fixtures.package_cases()
+SIDES = ("before", "after")
+
+
+@pytest.fixture(scope="module")
+def package_copies(tmp_path_factory) -> pathlib.Path:
+    folder = tmp_path_factory.mktemp("package_copies")
+    for case in PACKAGE_CASES:
+        assert fixture_settings(FIXTURES / case).line_length == LINE_LENGTH
+        for side in SIDES:
+            shutil.copytree(FIXTURES / case / side, folder / side / case,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def _package_new(paths) -> dict:
+    """Per (case, file in the tree), the codes the `after` side has more of than the `before`
+    side, from (`<side>/<case>/<file>`, code) pairs."""
+    counts: dict = collections.defaultdict(collections.Counter)
+    for path, code in paths:
+        side, case, *rest = pathlib.PurePath(path).parts
+        counts[(side, case, "/".join(rest))][code] += 1
+    new = {}
+    for (side, case, file), found in counts.items():
+        extra = found - counts.get(("before", case, file), collections.Counter())
+        if side == "after" and extra:
+            new[(case, file)] = dict(extra)
+    return new
+
+
+def _relative(path: str, root: pathlib.Path) -> str:
+    full = pathlib.Path(path)
+    return str(full.relative_to(root)) if full.is_absolute() else path
+
+
+def test_package_fixtures_exist():
+    assert "package_shared_client" in PACKAGE_CASES
+    assert (FIXTURES / "package_shared_client" / "after" / "shop" / "_http_client.py").exists()
+
+
+def test_ruff_finds_nothing_new_in_migrated_packages(package_copies):
+    done = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", "--isolated", "--line-length", str(LINE_LENGTH),
+         "--select", "E,F,I,W", "--exit-zero", "--output-format", "json", "."],
+        cwd=package_copies, capture_output=True, text=True, timeout=120,
+    )
+    findings = [(_relative(f["filename"], package_copies), f["code"]) for f in json.loads(done.stdout)]
+    assert _package_new(findings) == {}
+
+
+@pytest.mark.parametrize("formatter", ["ruff format", "black"])
+def test_formatter_accepts_migrated_packages_it_accepted_before(package_copies, formatter):
+    command, pattern = _formatter(formatter)
+    done = subprocess.run(command + ["."], cwd=package_copies, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    output = done.stdout + done.stderr
+    unformatted = {_relative(path, package_copies)
+                   for path in re.findall(pattern, output, flags=re.MULTILINE)}
+    counted = re.search(r"(\d+) files? would be reformatted", output)
+    assert len(unformatted) == (int(counted.group(1)) if counted else 0), output[-2000:]
+    newly = []
+    for case in PACKAGE_CASES:
+        for path in sorted((package_copies / "after" / case).rglob("*.py")):
+            inside = path.relative_to(package_copies / "after" / case)
+            if str(pathlib.PurePath("after", case, inside)) not in unformatted:
+                continue
+            if str(pathlib.PurePath("before", case, inside)) not in unformatted:
+                newly.append(f"{case}/{inside}")  # accepted before (or created by the tool)
+    assert newly == []
+
+
+def test_mypy_finds_no_new_error_in_migrated_packages(package_copies):
+    errors = []
+    for side in SIDES:
+        done = subprocess.run(
+            [_tool("mypy"), "--ignore-missing-imports", "--check-untyped-defs", "--no-error-summary",
+             "--cache-dir", str(package_copies / f".mypy_cache_{side}"), "."],
+            cwd=package_copies / side, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode in (0, 1), done.stdout + done.stderr
+        errors += [(f"{side}/{path}", code) for path, code in
+                   re.findall(r"^([^:\n]+\.py):\d+: error: .*\[([a-z-]+)\]$", done.stdout, flags=re.MULTILINE)]
+    assert _package_new(errors) == {}

@@ -158,7 +158,10 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
         self._pools = []
         while max_connections > 0:
             size = min(pool_size, max_connections)
-            limits = {httpx}.Limits(max_connections=size, max_keepalive_connections=size)
+            limits = {httpx}.Limits(
+                max_connections=size,
+                max_keepalive_connections=size,
+            )
             pool = {httpx}.AsyncHTTPTransport(verify=tls, limits=limits)
             self._pools.append((pool, asyncio.Semaphore(size)))
             max_connections -= size
@@ -178,7 +181,10 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
             try:
                 await asyncio.wait_for(slots.acquire(), pool_timeout)
             except asyncio.TimeoutError:
-                raise {httpx}.PoolTimeout("no connection free in time", request=request) from None
+                raise {httpx}.PoolTimeout(
+                    "no connection free in time",
+                    request=request,
+                ) from None
         except BaseException:
             self._busy[index] -= 1
             raise
@@ -188,8 +194,12 @@ class _PooledTransport({httpx}.AsyncBaseTransport):
             self._release(index)
             raise
         stream = response.stream
-        if isinstance(stream, {httpx}.AsyncByteStream):  # always, from an async pool
-            response.stream = _SlotReleasingStream(stream, lambda: self._release(index))
+        # An async pool's response always has an async stream.
+        if isinstance(stream, {httpx}.AsyncByteStream):
+            response.stream = _SlotReleasingStream(
+                stream,
+                lambda: self._release(index),
+            )
         else:
             self._release(index)
         return response
@@ -263,11 +273,8 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
             body = request.content or None
         except {httpx}.RequestNotRead:  # streamed: aiohttp sends it chunked
             body = request.stream
-            headers = [
-                (name, value)
-                for name, value in headers
-                if name.lower() != "transfer-encoding"
-            ]
+            framing = "transfer-encoding"
+            headers = [h for h in headers if h[0].lower() != framing]
         try:
             response = await self._open_session().request(
                 request.method,

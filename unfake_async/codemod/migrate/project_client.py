@@ -16,14 +16,17 @@ from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.client_source import ACCESSOR_NAME, FACTORY_NAME
 from unfake_async.settings import Settings
 
-HEADER = '''"""The project's shared HTTP client, written by unfake-async (it is your code now).
+HEADER = '''"""The project's shared HTTP client, written by unfake-async (your code now).
 
-`{accessor}()` returns the running event loop's {httpx}.AsyncClient: made on first use, shared
-by every module, and closed with its loop when `asyncio.run()` (or pytest-asyncio, uvicorn,
-aiohttp.web) shuts the loop down. Close it earlier with `await aclose()`; `lifespan` does that
-for FastAPI and Starlette: `FastAPI(lifespan=lifespan)`. `{factory}()` makes a client of its
-own, for a class that keeps a session's headers or cookies (close it with `aclose()`).
+`{accessor}()` returns the running event loop's {httpx}.AsyncClient: made on
+first use, shared by every module, and closed with its loop when
+`asyncio.run()` (or pytest-asyncio, uvicorn, aiohttp.web) shuts the loop
+down. Close it earlier with `await aclose()`; `lifespan` does that for
+FastAPI and Starlette: `FastAPI(lifespan=lifespan)`. `{factory}()` makes
+a client of its own, for a class that keeps a session's headers or cookies
+(close it with `aclose()`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,10 +42,10 @@ __all__ = ["aclose", "{accessor}", "lifespan", "{factory}"]
 
 ACCESSOR_CODE = '''
 
-# One client per running event loop: a client must not outlive the loop it was used on.
-_CLIENTS: dict[
-    asyncio.AbstractEventLoop, tuple[{httpx}.AsyncClient, AsyncGenerator[None, None]]
-] = {{}}
+# One client per running event loop: a client must not outlive the loop it
+# was used on.
+_Entry = tuple[{httpx}.AsyncClient, AsyncGenerator[None, None]]
+_CLIENTS: dict[asyncio.AbstractEventLoop, _Entry] = {{}}
 
 
 def {accessor}() -> {httpx}.AsyncClient:
@@ -52,8 +55,9 @@ def {accessor}() -> {httpx}.AsyncClient:
     if entry is None:
         client = {factory}()
         closer = _close_with_loop(loop, client)
-        # Run to its `yield`, the generator is the loop's: the loop closes it when it shuts down
-        # (loop.shutdown_asyncgens(), as asyncio.run() does), and that closes the client.
+        # Run to its `yield`, the generator is the loop's: the loop closes it
+        # when it shuts down (loop.shutdown_asyncgens(), as asyncio.run()
+        # does), and that closes the client.
         with contextlib.suppress(StopIteration):
             closer.asend(None).send(None)
         entry = _CLIENTS[loop] = (client, closer)
@@ -61,7 +65,8 @@ def {accessor}() -> {httpx}.AsyncClient:
 
 
 async def _close_with_loop(
-    loop: asyncio.AbstractEventLoop, client: {httpx}.AsyncClient
+    loop: asyncio.AbstractEventLoop,
+    client: {httpx}.AsyncClient,
 ) -> AsyncGenerator[None, None]:
     try:
         yield
@@ -73,7 +78,8 @@ async def _close_with_loop(
 
 
 async def aclose() -> None:
-    """Close the running event loop's client now; the next `{accessor}()` makes a new one."""
+    """Close the running event loop's client now; the next `{accessor}()`
+    makes a new one."""
     entry = _CLIENTS.pop(asyncio.get_running_loop(), None)
     if entry is not None:
         await entry[1].aclose()
@@ -81,7 +87,8 @@ async def aclose() -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: object = None) -> AsyncIterator[None]:
-    """For FastAPI/Starlette, `FastAPI(lifespan=lifespan)`: closes the client at shutdown."""
+    """For FastAPI/Starlette, `FastAPI(lifespan=lifespan)`: closes the
+    client at shutdown."""
     try:
         yield
     finally:
