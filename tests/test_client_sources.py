@@ -109,6 +109,119 @@ def test_home_assistant_fixture_uses_home_assistants_client_only():
     assert "AsyncClient(" not in text and "def _http_client" not in text and "_new_http_client" not in text
 
 
+HA_SESSION_CALLS = """
+    import asyncio, json, logging
+    import integration
+    from homeassistant.core import HomeAssistant
+
+    warnings = []
+    handler = logging.Handler()
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    logging.getLogger("homeassistant").addHandler(handler)
+
+    def seen(answer):
+        headers = {k.lower(): v for k, v in answer["headers"].items()}
+        return [answer["path"], headers.get("cookie"), headers.get("authorization"),
+                headers.get("x-device-client")]
+
+    async def main(host):
+        hass = HomeAssistant()
+        api = integration.DeviceApi(hass, host, "user", "secret")
+        results = [
+            (await api.async_login())["set"],
+            seen(await api.async_get_state()),
+            await api.async_probe(),
+            seen(await api.async_wait_for_boot()),
+            await api.async_check(),
+        ]
+        api.close()
+        client = getattr(api, "_client", None)
+        await hass.async_stop()
+        closed = None if client is None else client.is_closed
+        return {"results": results, "closed_at_stop": closed, "warnings": warnings}
+
+    print(json.dumps(asyncio.run(main(BASE))))
+"""
+
+
+def test_home_assistant_session_fixture_keeps_the_sessions_state(tmp_path):
+    """The login's cookie, the session's header and auth reach the later calls (the redirected
+    one too), timeouts and errors as with requests, and Home Assistant closes the client when it
+    stops, with no warning (the integration never calls the client's aclose())."""
+    case = pf.FIXTURES / "hass_session"
+    for name in ("before", "after"):
+        (tmp_path / name).mkdir()
+        shutil.copy(case / f"{name}.py", tmp_path / name / "integration.py")
+    with serve(max_requests=50) as server:
+        script = HA_SESSION_CALLS.replace("BASE", repr(server.url("").rstrip("/")))
+        expected = run_python(script, tmp_path / "before", HA_STAND_IN)
+        got = run_python(script, tmp_path / "after", HA_STAND_IN)
+    auth = "Basic dXNlcjpzZWNyZXQ="  # user:secret
+    assert expected["results"] == [
+        {"token": "abc123"},
+        ["/json", "token=abc123", auth, "home-assistant"],
+        "timeout",
+        ["/slow", "token=abc123", auth, "home-assistant"],
+        "unavailable",
+    ]
+    assert got["results"] == expected["results"]
+    assert expected["closed_at_stop"] is None  # no client attribute before the migration
+    assert got["closed_at_stop"] is True
+    assert got["warnings"] == []
+
+
+def test_home_assistant_session_fixture_uses_create_async_httpx_client():
+    text = (pf.FIXTURES / "hass_session" / "after.py").read_text()
+    assert "from homeassistant.helpers.httpx_client import create_async_httpx_client" in text
+    assert "self._client = create_async_httpx_client(\n                self.hass,\n" \
+           "                verify_ssl=False,\n" in text
+    assert "headers=" not in flat(text)  # Home Assistant passes its own: the headers are added after
+    assert "self._client.headers.update(self._client_headers)" in text
+    assert ".aclose()" not in text and "import requests" not in text and "from requests" not in text
+    assert "_new_http_client" not in text and "http_client()" not in text
+
+
+def test_a_session_class_without_hass_keeps_a_client_of_its_own(tmp_path):
+    result = _fix("""
+        import asyncio
+        import requests
+        from homeassistant.core import HomeAssistant
+
+        class Api:
+            def __init__(self, host):
+                self.session = requests.Session()
+                self.session.cookies.set("lang", "en")
+
+            async def get(self, path):
+                return (await asyncio.to_thread(self.session.get, path)).json()
+    """, _package(tmp_path) / "api.py")
+    fixed = flat(result.fixed_source)
+    assert "create_async_httpx_client" not in fixed
+    assert "self._client_cookies = httpx.Cookies()" in fixed
+    assert 'self._client_cookies.set("lang", "en")' in fixed
+    assert "new_client(keep_cookies=True, cookies=self._client_cookies)" in fixed
+
+
+def test_home_assistant_session_with_cookies_set_at_construction(tmp_path):
+    result = _fix("""
+        import requests
+        from homeassistant.core import HomeAssistant
+
+        class Api:
+            def __init__(self, hass, host):
+                self.hass = hass
+                self.session = requests.Session()
+                self.session.cookies.update({"lang": "en"})
+                self.session.verify = "/etc/ssl/device.pem"
+
+            async def get(self, path):
+                return await self.hass.async_add_executor_job(self.session.get, path)
+    """, _package(tmp_path) / "api.py")
+    reasons = {f.reason for f in result.findings if not f.fixed}
+    # Only `verify = False` maps onto Home Assistant's client; a CA bundle stays for a person.
+    assert any("self.session.verify" in reason for reason in reasons), reasons
+
+
 # -- where each call gets its client (unit) ---------------------------------------------------
 
 def _fix(text: str, path: pathlib.Path, settings=None):

@@ -92,7 +92,7 @@ def with_requests_defaults(args: Sequence[cst.Arg], settings: Settings) -> List[
     return args + added
 
 
-def _timeout_option(settings: Settings) -> Optional[str]:
+def timeout_option(settings: Settings) -> Optional[str]:
     if settings.timeout == "preserve":
         return "timeout=None,  # requests has no default timeout"
     if settings.timeout == "httpx-default":
@@ -107,7 +107,7 @@ def factory_code(settings: Settings, name: str = FACTORY) -> str:
         "follow_redirects=True,  # requests follows redirects",
         "max_redirects=30,  # requests' limit (httpx: 20)",
     ]
-    timeout = _timeout_option(settings)
+    timeout = timeout_option(settings)
     if timeout is not None:
         options.append(timeout)
     if settings.transport == "aiohttp":

@@ -16,7 +16,7 @@ from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProv
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.names import project_lookup, resolved
 from unfake_async.codemod.analysis.sites import Site
-from unfake_async.codemod.migrate import exceptions
+from unfake_async.codemod.migrate import exceptions, home_assistant
 from unfake_async.codemod.migrate.arguments import (
     HttpxCall,
     map_arguments,
@@ -58,8 +58,12 @@ class SitePlan:
 
 
 class Planner:
-    def __init__(self, wrapper: cst.MetadataWrapper, settings: Settings, project=None) -> None:
+    def __init__(self, wrapper: cst.MetadataWrapper, settings: Settings, project=None,
+                 integration: bool = False) -> None:
         self.settings = settings
+        # A Home Assistant integration (home_assistant.is_integration): a Session kept by a class
+        # that has `self.hass` moves onto Home Assistant's create_async_httpx_client.
+        self.integration = integration
         self.parents = wrapper.resolve(ParentNodeProvider)
         self.scopes = wrapper.resolve(ScopeProvider)
         self._qnames = wrapper.resolve(QualifiedNameProvider)
@@ -84,9 +88,10 @@ class Planner:
                     self._sessions[key] = migration
         for key, nodes in receivers.items():
             if key not in self._sessions:
+                hass = home_assistant.class_hass(key[0]) if self.integration else None
                 self._sessions[key] = plan_session_attribute(
                     key[0], key[1], nodes, self.parents, self._lookup,
-                    self.settings, self._map_auth
+                    self.settings, self._map_auth, hass
                 )
             self._session_classes.add(key[0])
 

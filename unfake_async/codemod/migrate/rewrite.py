@@ -86,6 +86,8 @@ class Rewriter(cst.CSTTransformer):
         self._handlers: Dict[cst.ExceptHandler, cst.ExceptHandler] = {}
         self._with_nodes: Set[cst.With] = set()
         self._classes: Dict[cst.ClassDef, List[SitePlan]] = {}
+        # Classes whose Session moves onto Home Assistant's create_async_httpx_client.
+        self._hass_classes: Dict[cst.ClassDef, SessionAttributeMigration] = {}
         self.needs_module_client = False
         self.needs_hass = False
         self.module_cap: Optional[str] = None
@@ -102,6 +104,8 @@ class Rewriter(cst.CSTTransformer):
                 self._with_nodes.add(plan.with_node)
             if plan.hass is not None:
                 self.needs_hass = True
+            elif plan.session is not None and plan.session.hass is not None:
+                self._hass_classes[plan.site.class_def] = plan.session
             elif _uses_shared_accessor(plan, source):
                 self.needs_module_client = True
             elif plan.client == "class":
@@ -167,6 +171,9 @@ class Rewriter(cst.CSTTransformer):
 
     # Client code -----------------------------------------------------------------------------
     def leave_ClassDef(self, original_node, updated_node):
+        hass_session = self._hass_classes.get(original_node)
+        if hass_session is not None:
+            return home_assistant.add_session_client(updated_node, self.settings, hass_session)
         plans = self._classes.get(original_node)
         if not plans:
             return updated_node
@@ -181,6 +188,8 @@ class Rewriter(cst.CSTTransformer):
         imports: List[Tuple[str, Optional[str]]] = []
         if self.needs_hass:
             imports.append((home_assistant.HELPER_MODULE, home_assistant.ACCESSOR))
+        if self._hass_classes:
+            imports += home_assistant.session_client_imports(self.settings)
         if not self.source.shared:
             if self.needs_module_client or self._classes or self._with_nodes:
                 imports += client_code.client_imports(self.settings)

@@ -44,6 +44,11 @@ class SessionAttributeMigration:
     edits: Dict[cst.CSTNode, Builder] = field(default_factory=dict)
     # Keyword arguments for the generated client factory, e.g. "headers=self._client_headers".
     client_options: List[str] = field(default_factory=list)
+    # In a Home Assistant integration, the class's `self.hass`: the client then comes from
+    # `create_async_httpx_client(self.hass, ...)` (home_assistant.py), `verify = False` on the
+    # session becomes `verify_ssl=False`, and Home Assistant closes the client.
+    hass: Optional[str] = None
+    verify_ssl: bool = True
 
 
 def _self_attribute(name: str) -> m.Attribute:
@@ -58,7 +63,8 @@ def _init(class_def: cst.ClassDef) -> Optional[cst.FunctionDef]:
 
 
 class _Planner:
-    def __init__(self, class_def, attribute, receivers, parents, lookup, settings: Settings, map_auth) -> None:
+    def __init__(self, class_def, attribute, receivers, parents, lookup, settings: Settings, map_auth,
+                 hass: Optional[str] = None) -> None:
         self.class_def = class_def
         self.attribute = attribute
         self.receivers = receivers
@@ -66,14 +72,16 @@ class _Planner:
         self.lookup = lookup
         self.settings = settings
         self.map_auth = map_auth
-        self.result = SessionAttributeMigration(attribute)
+        self.result = SessionAttributeMigration(attribute, hass=hass)
         self.headers = f"self.{settings.client_attribute}_headers"
         self.auth = f"self.{settings.client_attribute}_auth"
+        self.cookies = f"self.{settings.client_attribute}_cookies"
         init = _init(class_def)
         self.init_statements = set(init.body.body) if init is not None else set()
         self.constructors: List[cst.SimpleStatementLine] = []
         self.has_headers = False
         self.has_auth = False
+        self.has_cookies = False
 
     def statement_of(self, node: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
         current = self.parents.get(node)
@@ -105,6 +113,8 @@ class _Planner:
             self.result.client_options.append(f"headers={self.headers}")
         if self.has_auth:
             self.result.client_options.append(f"auth={self.auth}")
+        if self.has_cookies:
+            self.result.client_options.append(f"cookies={self.cookies}")
         if self.result.blockers:
             self.result.edits.clear()
         return self.result
@@ -119,17 +129,18 @@ class _Planner:
         if in_init and m.matches(small, m.Assign(targets=[m.AssignTarget(target=_self_attribute(self.attribute))])) \
                 and is_session_constructor(self.lookup, small.value):
             self.constructors.append(statement)
-            self.result.edits[statement] = lambda updated: (
-                cst.parse_statement(f"{self.headers} = {self.settings.target}.Headers()\n")
-                if self.has_headers else cst.RemoveFromParent()
-            )
+            self.result.edits[statement] = lambda updated: self.constructor_replacement()
             return
         member = parent.attr.value if isinstance(parent, cst.Attribute) and parent.value is use else None
         # self.session.close()
         if member == "close" and m.matches(small, m.Expr(m.Call(func=m.Attribute(value=_self_attribute(self.attribute),
                                                                                    attr=m.Name("close")), args=[]))):
             function = self.function_of(use)
-            if function is not None and function.name.value == "aclose":
+            if self.result.hass is not None:
+                # Home Assistant closes its clients when it stops (their aclose() only warns).
+                self.result.edits[statement] = lambda updated: cst.parse_statement(
+                    "pass  # Home Assistant closes the HTTP client when it stops\n")
+            elif function is not None and function.name.value == "aclose":
                 # aclose() is extended to close the client; calling itself would recurse.
                 self.result.edits[statement] = lambda updated: cst.RemoveFromParent()
             elif function is not None and function.asynchronous is not None:
@@ -141,15 +152,58 @@ class _Planner:
                     "(it is async now): call `await obj.aclose()` or use `async with obj`"
                 )
             return
-        if member in ("headers", "auth") and in_init:
+        if member in ("headers", "auth", "cookies") and in_init:
             if self.plan_config(member, statement, small):
                 return
+        if member == "verify" and in_init and self.result.hass is not None and m.matches(
+                small, m.Assign(targets=[m.AssignTarget(target=m.Attribute(value=_self_attribute(self.attribute)))],
+                                value=m.Name("False"))):
+            # Home Assistant's client takes it as `verify_ssl=False`.
+            self.result.verify_ssl = False
+            self.result.edits[statement] = lambda updated: cst.RemoveFromParent()
+            return
         where = f"`{name}.{member}`" if member else f"`{name}`"
         snippet = " ".join(_code(statement or use).split())[:60]
         self.block(f"{where} is used outside the migrated request calls (`{snippet}`); "
                    "migrate the session to an httpx.AsyncClient by hand")
 
+    def constructor_replacement(self):
+        """`self.session = requests.Session()` becomes the containers of the session's state."""
+        lines = []
+        if self.has_headers:
+            lines.append(f"{self.headers} = {self.settings.target}.Headers()\n")
+        if self.has_cookies:
+            lines.append(f"{self.cookies} = {self.settings.target}.Cookies()\n")
+        if not lines:
+            return cst.RemoveFromParent()
+        statements = [cst.parse_statement(line) for line in lines]
+        return cst.FlattenSentinel(statements) if len(statements) > 1 else statements[0]
+
+    def plan_cookies(self, statement: cst.SimpleStatementLine, small) -> bool:
+        """`self.session.cookies.update(X)`, `.set(name, value, ...)` and `[name] = value`:
+        httpx.Cookies has the same three."""
+        target = m.Attribute(value=_self_attribute(self.attribute), attr=m.Name("cookies"))
+        if m.matches(small, m.Expr(m.Call(func=m.Attribute(value=target, attr=m.Name("update") | m.Name("set"))))):
+            call = small.value
+            if call.func.attr.value == "set" and any(
+                    a.keyword is not None and a.keyword.value not in ("domain", "path") for a in call.args):
+                return False  # requests' cookie attributes beyond domain and path
+            args = ", ".join(_code(a.with_changes(comma=cst.MaybeSentinel.DEFAULT)) for a in call.args)
+            method = call.func.attr.value
+            self.has_cookies = True
+            self.result.edits[statement] = lambda updated: cst.parse_statement(f"{self.cookies}.{method}({args})\n")
+            return True
+        if m.matches(small, m.Assign(targets=[m.AssignTarget(target=m.Subscript(value=target))])):
+            key = _code(small.targets[0].target.slice[0].slice.value)
+            value = _code(small.value)
+            self.has_cookies = True
+            self.result.edits[statement] = lambda updated: cst.parse_statement(f"{self.cookies}[{key}] = {value}\n")
+            return True
+        return False
+
     def plan_config(self, member: str, statement: cst.SimpleStatementLine, small) -> bool:
+        if member == "cookies":
+            return self.plan_cookies(statement, small)
         target_headers = m.Attribute(value=_self_attribute(self.attribute), attr=m.Name("headers"))
         target_auth = m.Attribute(value=_self_attribute(self.attribute), attr=m.Name("auth"))
         if member == "headers":
@@ -188,10 +242,12 @@ class _Planner:
 
 
 def plan_session_attribute(class_def: cst.ClassDef, attribute: str, receivers: Set[cst.CSTNode], parents,
-                           lookup, settings: Settings, map_auth) -> SessionAttributeMigration:
+                           lookup, settings: Settings, map_auth,
+                           hass: Optional[str] = None) -> SessionAttributeMigration:
     """Decide how `self.<attribute>` (a requests Session) becomes the class's client.
 
     `receivers` are the `self.<attribute>` nodes of the request calls being migrated; `map_auth`
-    turns a requests auth expression into the httpx one (None when it has no equivalent).
+    turns a requests auth expression into the httpx one (None when it has no equivalent);
+    `hass` is the class's `self.hass` in a Home Assistant integration.
     """
-    return _Planner(class_def, attribute, receivers, parents, lookup, settings, map_auth).run()
+    return _Planner(class_def, attribute, receivers, parents, lookup, settings, map_auth, hass).run()

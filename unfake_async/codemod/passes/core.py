@@ -57,10 +57,11 @@ class CorePass:
         wrapper.visit(detector)
         positions = wrapper.resolve(PositionProvider)
         sites: List[Site] = [site for site in detector.sites if context.reportable(site.rule_id, site.report_node)]
-        planner = Planner(wrapper, settings, project=context.project)
+        integration = home_assistant.is_integration(context.source)
+        planner = Planner(wrapper, settings, project=context.project, integration=integration)
         planner.prepare(sites)
         plans = [planner.plan(site) for site in sites]
-        if home_assistant.is_integration(context.source):
+        if integration:
             for plan in plans:
                 home_assistant.adopt(plan)
         _block_nested(plans, positions)
