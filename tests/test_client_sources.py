@@ -317,3 +317,23 @@ def test_keep_concurrency_cap_is_reported_not_applied_to_the_shared_client(tmp_p
     assert "await http_client().get(url)" in result.fixed_source
     notes = [note for f in result.findings for note in f.notes]
     assert any("max_workers=8 is not kept" in note for note in notes)
+
+
+def test_a_namespace_folder_inside_a_package_uses_the_packages_module(tmp_path):
+    """`open_webui/routers/` has no __init__.py (PEP 420) and imports as `open_webui.routers`:
+    its modules share the package's client module instead of writing one each."""
+    (tmp_path / "pyproject.toml").write_text("")
+    package = _package(tmp_path)
+    (package / "routers").mkdir()
+    (tmp_path / "scripts").mkdir()
+    source = """
+        import requests
+
+        async def fetch(url):
+            return requests.get(url).text
+    """
+    routed = _fix(source, package / "routers" / "items.py")
+    assert "from pkg._http_client import http_client" in routed.fixed_source
+    assert list(routed.created_files) == [str(package / "_http_client.py")]
+    script = _fix(source, tmp_path / "scripts" / "tool.py")  # not in a package: a script
+    assert "def _http_client()" in script.fixed_source and not script.created_files

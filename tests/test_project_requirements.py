@@ -79,3 +79,17 @@ def test_no_note_when_declared_or_not_needed(project, capsys):
     assert code == 1 and "does not declare" not in out + err
     code, out, err = run_main(capsys, ".", "--no-cache")  # a check run migrates nothing
     assert "does not declare" not in out + err
+
+
+def test_the_client_module_the_fix_creates_counts(project, capsys):
+    """In a package, the migrated files import the project's `_http_client.py` only; the module
+    they need imports aiohttp for its transport, and the note says so."""
+    package = project / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("a.py", "b.py"):
+        (project / name).rename(package / name)
+    code, out, err = run_main(capsys, ".", "--fix", "--unsafe-fixes", "--no-cache")
+    assert code == 0 and (package / "_http_client.py").exists()
+    assert "import aiohttp" not in (package / "a.py").read_text()
+    assert out.count(NOTE) == 1

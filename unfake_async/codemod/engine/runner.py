@@ -111,8 +111,12 @@ class RunResult:
         return list(self.discovery_errors) + [(r.path, r.error) for r in self.reports if r.error]
 
     def added_imports(self) -> List[str]:
-        """Libraries the fixes of this run import anew, in any file."""
-        return sorted({name for r in self.reports if r.changed and not r.error for name in r.added_imports})
+        """Libraries the fixes of this run import anew, in any file, the files it creates (the
+        project's client module, which imports aiohttp for its transport) included."""
+        names = {name for r in self.reports if r.changed and not r.error for name in r.added_imports}
+        for new in self.created:
+            names.update(added_imports("", new.text))
+        return sorted(names)
 
 
 def default_analyze(source, *, path, settings, fix_level, project=None):

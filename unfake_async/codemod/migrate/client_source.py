@@ -111,10 +111,22 @@ def for_module(source: ClientSource, text: str) -> ClientSource:
     return source
 
 
+_PROJECT_ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
 def _top_level_package(directory: str) -> Optional[str]:
-    """The outermost directory of the package chain `directory` is in (each has __init__.py)."""
-    if not os.path.isfile(os.path.join(directory, "__init__.py")):
-        return None
+    """The outermost directory of the package chain `directory` is in (each has __init__.py).
+
+    A folder without `__init__.py` inside a package is a namespace package (PEP 420) and
+    imports the same way (`open_webui/routers/ollama.py` is `open_webui.routers.ollama`): the
+    search goes up through such folders to the package above them, but not past the project's
+    root (pyproject.toml, setup.py/setup.cfg or .git), so a script folder stays a script."""
+    while not os.path.isfile(os.path.join(directory, "__init__.py")):
+        parent = os.path.dirname(directory)
+        if parent == directory or any(os.path.exists(os.path.join(directory, marker))
+                                      for marker in _PROJECT_ROOT_MARKERS):
+            return None
+        directory = parent
     while True:
         parent = os.path.dirname(directory)
         if parent == directory or not os.path.isfile(os.path.join(parent, "__init__.py")):

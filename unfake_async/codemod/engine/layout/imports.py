@@ -299,7 +299,14 @@ def _first_party_in(root: str) -> FrozenSet[str]:
 
 def _own_top_package(directory: str) -> Optional[str]:
     """The top-level package a file in `directory` belongs to (the outermost of the folders
-    with an `__init__.py` above it), or None for a file outside any package."""
+    with an `__init__.py` above it, through namespace folders without one, as the migration's
+    client_source.py finds it), or None for a file outside any package."""
+    while not os.path.exists(os.path.join(directory, "__init__.py")):
+        parent = os.path.dirname(directory)
+        if parent == directory or any(os.path.exists(os.path.join(directory, marker))
+                                      for marker in ("pyproject.toml", "setup.py", "setup.cfg", ".git")):
+            return None
+        directory = parent
     top = None
     while os.path.exists(os.path.join(directory, "__init__.py")):
         top = os.path.basename(directory)
