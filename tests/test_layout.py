@@ -154,6 +154,19 @@ def test_first_party_is_what_the_project_root_holds(tmp_path):
     assert out.startswith("import httpx\n\nfrom mypkg import util\n\n\nasync def")
 
 
+@pytest.mark.parametrize("folder", ["shop", "shop/routers"])  # routers/: a namespace folder
+def test_the_files_own_package_is_first_party_without_a_project_root(tmp_path, folder):
+    """No pyproject.toml or .git above (a copy of a package): the import of the package's own
+    client module goes to the first-party section, as ruff's detect-same-package puts it."""
+    (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "shop" / "__init__.py").write_text("")
+    path = tmp_path / folder / "orders.py"
+    original = "import httpx\n\n\nasync def f():\n    httpx.get(1)\n"
+    rewritten = "import httpx\nfrom shop._http_client import http_client\n\n\nasync def f():\n    http_client(httpx)\n"
+    out = finish(original, rewritten, line_length=88, path=str(path))
+    assert out.startswith("import httpx\n\nfrom shop._http_client import http_client\n\n\nasync def")
+
+
 # -- long lines -------------------------------------------------------------------------------
 
 
