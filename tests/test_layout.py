@@ -242,6 +242,53 @@ def test_the_migration_of_a_black_formatted_module_is_black_formatted(tmp_path):
     assert _ruff_findings(after, tmp_path) == []
 
 
+@pytest.mark.parametrize("call", [
+    # open-webui's shape: a dict with magic trailing commas, one element spanning lines
+    """\
+        r = requests.request(
+            method="DELETE",
+            url=f"{url}/api/delete",
+            data=json.dumps(form_data).encode(),
+            headers={
+                "Content-Type": "application/json",
+                **(
+                    {
+                        "X-User-Id": user_id,
+                    }
+                    if user_id
+                    else {}
+                ),
+            },
+        )
+        r.raise_for_status()
+    """,
+    # deeper in the original (a partial in an executor), shallower in the migration
+    """\
+        loop = asyncio.get_running_loop()
+        r = await loop.run_in_executor(
+            None,
+            functools.partial(
+                requests.post,
+                f"{url}/items",
+                json={
+                    "name": "x",
+                    "tags": ["a", "b"],
+                },
+            ),
+        )
+        r.raise_for_status()
+    """,
+])
+def test_a_moved_argument_that_spans_lines_is_laid_out_as_black_does(tmp_path, call):
+    before = "import asyncio\nimport functools\nimport json\n\nimport requests\n\n\n" \
+        "async def delete(url, form_data, user_id):\n" + textwrap.indent(textwrap.dedent(call), "    ")
+    assert _accepted_by("black", before, tmp_path)
+    after = analyze_source(before, settings=Settings(line_length=88), fix_level=FixLevel.UNSAFE).fixed_source
+    assert "requests." not in after.split("async def delete")[1]
+    assert _accepted_by("black", after, tmp_path), after
+    assert _accepted_by("ruff format", after, tmp_path), after
+
+
 # -- the line length ----------------------------------------------------------------------------
 
 

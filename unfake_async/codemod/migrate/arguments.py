@@ -140,8 +140,8 @@ def _form_dict(node: cst.Dict, what: str, call: HttpxCall) -> cst.Dict:
             call.unsafe.append(f"{what}= unpacks another mapping: None values would be sent as `key=`")
         elements.append(element)
     if elements:
-        last = elements[-1]
-        elements[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        # The last element's comma as the literal had it (black's magic trailing comma stays).
+        elements[-1] = elements[-1].with_changes(comma=node.elements[-1].comma)
     return node.with_changes(elements=elements)
 
 

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import libcst as cst
 
+from unfake_async.codemod.engine.layout.explode import explode_multiline_arguments
 from unfake_async.codemod.engine.layout.imports import tidy_imports
 from unfake_async.codemod.engine.layout.wrap import (
     join_rewritten_statements,
@@ -35,7 +36,9 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
     body = list(module.body)
     for index in _statements_with_new_lines(module, known):
         alone = module.with_changes(body=[body[index]], header=[], footer=[])
-        alone = wrap_long_lines(join_rewritten_statements(alone, known), known, line_length)
+        alone = join_rewritten_statements(alone, known)
+        alone = explode_multiline_arguments(alone, known, module.default_indent)
+        alone = wrap_long_lines(alone, known, line_length)
         body[index] = alone.body[0]
     return module.with_changes(body=body).code
 

@@ -326,3 +326,4 @@ def join_rewritten_statements(module: cst.Module, known: FrozenSet[str]) -> cst.
             return joined
 
     return wrapper.module.visit(_JoinChosen())
+
