@@ -12,8 +12,11 @@ The client is created lazily per event loop (`_get_client()`), so the session's 
 kept in plain attributes that the getter passes to the client: `httpx.Headers` is
 case-insensitive like requests' header dict, and the client keeps cookies like a Session.
 
-Only what provably carries over is migrated: the constructor and header/auth set-up written
-directly in `__init__`, the request calls found by the rules, and `close()`. Any other use of the
+Only what provably carries over is migrated: the constructor and header/auth/cookie set-up
+written directly in `__init__` (cookies as `httpx.Cookies`, which has requests' `update`, `set`
+and `[name] = value`), the request calls found by the rules, and `close()`. In a Home Assistant
+integration (`hass`: the class's `self.hass`), `verify = False` carries over too, as the client's
+`verify_ssl=False`, and `close()` does nothing: Home Assistant closes the client. Any other use of the
 attribute (a sync method sending requests, `verify`/`proxies`/`mount(...)`, headers changed after
 construction, the session passed elsewhere) blocks the migration of every call on it, with the
 reason: half a session cannot become a client.
