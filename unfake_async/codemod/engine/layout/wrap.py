@@ -95,10 +95,11 @@ def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
         return [_Group(node, "elements", start - len(lpar), end - 1 + len(rpar))]
     if isinstance(node, cst.BaseExpression) and node.lpar:
         groups.append(_Group(node, "parens", start - len(lpar), end - 1 + len(rpar)))
-    if isinstance(node, cst.Call):
+    # Brackets with nothing to split (`f()`, `{}`; whitespace or a form feed inside) are no group.
+    if isinstance(node, cst.Call) and node.args:
         opening = start + len(_code(node.func)) + len(_code(node.whitespace_after_func))
         groups.append(_Group(node, "args", opening, end - 1))
-    elif isinstance(node, (cst.List, cst.Set, cst.Dict)):
+    elif isinstance(node, (cst.List, cst.Set, cst.Dict)) and node.elements:
         groups.append(_Group(node, "elements", start, end - 1))
     elif isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp)):
         groups.append(_Group(node, "comprehension", start, end - 1))
