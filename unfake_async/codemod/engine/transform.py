@@ -6,7 +6,7 @@ set of metadata), then, with a fix level, rewrite in turn.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import libcst
 
@@ -19,6 +19,7 @@ from unfake_async.codemod.engine.pass_protocol import (
     PassOutcome,
     enabled,
     mark_fixed,
+    mark_unlocked,
     pass_order,
 )
 from unfake_async.codemod.engine.prefilter import pass_may_apply as may_apply
@@ -50,6 +51,7 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     code = source
     findings: List[Finding] = []
     created_files: Dict[str, str] = {}
+    unlocks: List[Tuple[str, str, str]] = []
     for lazy in passes:
         if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees, project)):
             continue
@@ -58,6 +60,7 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
             # Nothing rewritten yet: report and fix in one go on the shared metadata.
             outcome = module_pass.run(original)
             findings += outcome.findings
+            unlocks += outcome.unlocks
         else:
             # Findings are positioned on the text the user wrote; the fix runs on the current one.
             reported = PassOutcome()
@@ -69,6 +72,8 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         if outcome.fixed_source is not None:
             code = outcome.fixed_source
             created_files.update(outcome.created_files)
+    if unlocks:
+        findings = mark_unlocked(findings, unlocks)
     findings.sort(key=Finding.sort_key)
     if code == source:
         return SourceResult(findings=findings)

@@ -1,16 +1,16 @@
 """The UFA008 pass: finds the helpers, decides, reports, rewrites (see the package's docstring)."""
 from __future__ import annotations
 
-from typing import Set
+from typing import List, Set, Tuple
 
 import libcst as cst
 
 from unfake_async.codemod.analysis import names
 from unfake_async.codemod.analysis.async_scope import ModuleView
-from unfake_async.codemod.engine.model import FixSafety
+from unfake_async.codemod.engine.model import Finding, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.passes.sync_helpers.finder import Finder
-from unfake_async.codemod.passes.sync_helpers.model import MESSAGES, RULE_ID, UNSAFE
+from unfake_async.codemod.passes.sync_helpers.model import MESSAGES, RULE_ID, UNSAFE, Helper
 from unfake_async.codemod.passes.sync_helpers.references import check_helper
 from unfake_async.codemod.passes.sync_helpers.rewrite import rewrite
 from unfake_async.codemod.passes.sync_helpers.trial import check_core_migrates
@@ -42,10 +42,9 @@ class SyncHelperPass:
         for helper in helpers:
             check_helper(helper, finder)
         open_helpers = [h for h in helpers if h.reason is None]
-        if open_helpers:
-            check_core_migrates(open_helpers, view, context)
-        chosen = [h for h in helpers if h.reason is None and context.wants_fix(FixSafety.UNSAFE)
-                  and all(context.reportable(RULE_ID, use.call) for use in h.uses)]
+        unlocked = check_core_migrates(open_helpers, view, context) if open_helpers else []
+        fixable = [h for h in helpers if h.reason is None and all(context.reportable(RULE_ID, use.call) for use in h.uses)]
+        chosen = fixable if context.wants_fix(FixSafety.UNSAFE) else []
         findings = remote_found
         for helper in helpers:
             safety = FixSafety.NONE if helper.reason else FixSafety.UNSAFE
@@ -55,9 +54,17 @@ class SyncHelperPass:
                 message = MESSAGES[use.kind].format(helper=helper.label, via=use.via)
                 findings.append(context.finding(RULE_ID, message, use.call, fix=safety,
                                                 reason=helper.reason or UNSAFE, fixed=helper in chosen))
+        # What the trial made fixable elsewhere holds only if it is the edit --unsafe-fixes makes.
+        unlocks = _unlocks(unlocked, fixable) if fixable and fixable == open_helpers else []
         if not chosen:
-            return PassOutcome(findings)
-        return PassOutcome(findings, rewrite(view, chosen))
+            return PassOutcome(findings, unlocks=unlocks)
+        return PassOutcome(findings, rewrite(view, chosen), unlocks=unlocks)
+
+
+def _unlocks(unlocked: List[Finding], helpers: List[Helper]) -> List[Tuple[str, str, str]]:
+    labels = ", ".join(f"`{h.label}`" for h in helpers)
+    return [(f.rule_id, f.message, f"fixed once {labels} becomes `async def` (UFA008, an unsafe fix)"
+             + (f"; {f.reason}" if f.reason else "")) for f in unlocked]
 
 
 def migratable_offloads(context: PassContext) -> Set[cst.Call]:
