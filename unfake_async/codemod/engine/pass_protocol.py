@@ -128,6 +128,8 @@ class PassOutcome:
     # Findings of later passes this pass's unsafe fix makes fixable, as (rule id, message, reason):
     # a later pass reports them on the original text as having no fix (`mark_unlocked`).
     unlocks: List[Tuple[str, str, str]] = field(default_factory=list)
+    # This file's parts of edits over several files (see SourceResult.joint).
+    joint: Dict[str, Optional[str]] = field(default_factory=dict)
 
 
 class ModulePass(Protocol):

@@ -71,6 +71,8 @@ class FileReport:
     needs_files: Dict[str, str] = field(default_factory=dict)
     # Why a fix was computed but not applied (stdin: it needs a new file), for the user.
     warnings: List[str] = field(default_factory=list)
+    # This file's parts of edits over several files (SourceResult.joint), for the project index.
+    joint: Dict[str, Optional[str]] = field(default_factory=dict)
 
     @property
     def remaining(self) -> List[Finding]:
@@ -185,6 +187,8 @@ def run_files(
                 progress(1)
     finally:
         analysis.close()
+    if project is not None and any(r.joint for r in reports.values()):
+        _settle_joint_edits(project, files, reports, sources, per_file, options, analyze)
 
     created = _files_to_create([reports[p] for p in files])
     if options.mode == Mode.FIX:
@@ -200,6 +204,39 @@ def run_files(
             report.original = report.fixed_source = None
     return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode,
                      created=created if options.mode != Mode.CHECK else [])
+
+
+# Rounds of re-analysis for edits over several files; each round only withdraws decisions, so two
+# suffice (decide, then withdraw what a file could not make); the third is a safety margin.
+_JOINT_ROUNDS = 3
+
+
+def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources, per_file,
+                        options: RunOptions, analyze: AnalyzeFunction) -> None:
+    """Edits that span files (SourceResult.joint): the project index decides from every file's
+    part, and the files whose decisions changed are analysed again, in this process (they are
+    few), until the decisions hold; a part left unmade withdraws its edit everywhere. The
+    results of these rounds are not cached (the cache holds the first round's)."""
+    as_given = {os.path.abspath(path): path for path in files}
+    for _ in range(_JOINT_ROUNDS):
+        parts = {path: report.joint for path, report in reports.items() if report.joint}
+        again = project.settle(parts, files)
+        if not again:
+            return
+        for path in sorted(as_given[p] for p in again if p in as_given):
+            source = sources.get(path)
+            if source is None:
+                try:
+                    source = sources[path] = fileio.read_source(path, max_bytes=options.max_bytes)
+                except (fileio.FileSkipped, fileio.FileError):
+                    continue
+            facts = project.facts_with_decisions(path, source.text)
+            outcome = _analyze_one((path, source.text, per_file.for_path(path), options.fix_level, facts), analyze)
+            reports[path] = report = FileReport(path, parsed=True)
+            if isinstance(outcome, str):
+                report.error = outcome
+            else:
+                _absorb(report, outcome, source)
 
 
 def _files_to_create(reports: Sequence[FileReport]) -> List[CreatedFile]:
@@ -312,6 +349,7 @@ def run_source(
 
 def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile) -> None:
     report.findings = sorted(result.findings, key=Finding.sort_key)
+    report.joint = dict(result.joint)
     if result.fixed_source is not None and result.fixed_source != source.text:
         report.changed = True
         report.original = source.text

@@ -52,6 +52,7 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     findings: List[Finding] = []
     created_files: Dict[str, str] = {}
     unlocks: List[Tuple[str, str, str]] = []
+    joint: Dict[str, Optional[str]] = {}
     for lazy in passes:
         if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees, project)):
             continue
@@ -61,6 +62,7 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
             outcome = module_pass.run(original)
             findings += outcome.findings
             unlocks += outcome.unlocks
+            joint.update(outcome.joint)
         else:
             # Findings are positioned on the text the user wrote; the fix runs on the current one.
             reported = PassOutcome()
@@ -76,12 +78,12 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         findings = mark_unlocked(findings, unlocks)
     findings.sort(key=Finding.sort_key)
     if code == source:
-        return SourceResult(findings=findings)
+        return SourceResult(findings=findings, joint=joint)
     parsed = original.module if original.line_numbers is None else None
     code = layout.finish(source, code, line_length=settings.line_length, path=path,
                          original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None,
-                        created_files=created_files)
+                        created_files=created_files, joint=joint)
 
 
 class _Trees:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import libcst as cst
 
@@ -12,10 +12,14 @@ MESSAGES = {
                "holds a worker thread for the whole request; make the helper `async def` and await it",
     "direct": "`{helper}` makes `requests` calls and is called directly inside `async def` ({via}): the event "
               "loop waits for every request in it; make the helper `async def` and await it",
+    "callers": "`{helper}` makes `requests` calls and other modules run it from async code ({via}): fake "
+               "async; it becomes `async def` and they await it",
     "decorator": "`{helper}` makes `requests` calls and runs in a thread via its decorator `@{via}`: fake async, "
                  "each call holds a worker thread for the whole request; make it `async def` without the decorator",
 }
 UNSAFE = "the helper becomes a coroutine function: any caller this module cannot see must now await it"
+UNSAFE_ACROSS = ("the helper becomes a coroutine function in its module, and every file of this run that runs it "
+                 "awaits it; code outside the run that calls it must now await it")
 
 
 @dataclass(eq=False)
@@ -42,6 +46,10 @@ class Helper:
     # The decorator that runs the helper in a thread (`@sync_to_async`, the project's `@to_thread`):
     # the fix drops it and makes the helper `async def`; its callers already await it.
     decorator: Optional[cst.Decorator] = None
+    # Set when other modules of the run run it from async code (`cross_module`): its absolute
+    # name, and the files that call it.
+    external: Optional[str] = None
+    callers: Tuple[str, ...] = ()
 
     @property
     def label(self) -> str:

@@ -2,7 +2,7 @@
 awaited, and executors, loops and imports left without a use are removed."""
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Set
+from typing import Callable, Dict, List, Sequence, Set
 
 import libcst as cst
 import libcst.matchers as m
@@ -16,24 +16,26 @@ from unfake_async.codemod.migrate import cleanup
 from unfake_async.codemod.passes.sync_helpers.model import Helper, Use
 
 
-def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str:
+def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True, remote_uses: Sequence[Use] = ()) -> str:
+    """`remote_uses`: uses of other modules' helpers that the run makes `async def` there."""
     edits: Dict[cst.CSTNode, Callable] = {}
     dead_names: Set[str] = set()
     dead_attributes: Set[str] = set()
+    uses = [use for helper in helpers for use in helper.uses] + list(remote_uses)
     for helper in helpers:
         dropped = helper.definition.decorators.index(helper.decorator) if helper.decorator is not None else -1
         edits[helper.definition] = lambda updated, dropped=dropped: updated.with_changes(
             asynchronous=cst.Asynchronous(),
             decorators=[d for index, d in enumerate(updated.decorators) if index != dropped])
-        for use in helper.uses:
-            if use.kind == "decorator":
-                continue
-            _edit_use(use, view, edits)
-            for candidate in (use.executor, use.loop):
-                if isinstance(candidate, cst.Name) and candidate.value != "None":
-                    dead_names.add(candidate.value)
-                elif m.matches(candidate, m.Attribute(value=m.Name("self"), attr=m.Name())):
-                    dead_attributes.add(candidate.attr.value)
+    for use in uses:
+        if use.kind == "decorator":
+            continue
+        _edit_use(use, view, edits)
+        for candidate in (use.executor, use.loop):
+            if isinstance(candidate, cst.Name) and candidate.value != "None":
+                dead_names.add(candidate.value)
+            elif m.matches(candidate, m.Attribute(value=m.Name("self"), attr=m.Name())):
+                dead_attributes.add(candidate.attr.value)
     module = view.module.visit(ReplaceNodes(edits))
     if not clean:
         return module.code
@@ -41,8 +43,7 @@ def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True) -> str:
     project = view.project
     # The package lets RemoveImportsVisitor match a relative import (`from .utils import to_thread`).
     context = CodemodContext(full_module_name=project.module, full_package_name=project.package) if project else CodemodContext()
-    if any(use.kind == "offload" and not isinstance(view.parents.get(use.call), cst.Await)
-           for helper in helpers for use in helper.uses):
+    if any(use.kind == "offload" and not isinstance(view.parents.get(use.call), cst.Await) for use in uses):
         AddImportsVisitor.add_needed_import(context, "asyncio")
         module = AddImportsVisitor(context).transform_module(module)
     for helper in helpers:
