@@ -188,7 +188,7 @@ def run_files(
     finally:
         analysis.close()
     if project is not None and any(r.joint for r in reports.values()):
-        _settle_joint_edits(project, files, reports, sources, per_file, options, analyze)
+        _settle_joint_edits(project, files, reports, sources, per_file, options, analyze, cache)
 
     created = _files_to_create([reports[p] for p in files])
     if options.mode == Mode.FIX:
@@ -212,11 +212,11 @@ _JOINT_ROUNDS = 3
 
 
 def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources, per_file,
-                        options: RunOptions, analyze: AnalyzeFunction) -> None:
+                        options: RunOptions, analyze: AnalyzeFunction, cache: Optional[Cache] = None) -> None:
     """Edits that span files (SourceResult.joint): the project index decides from every file's
     part, and the files whose decisions changed are analysed again, in this process (they are
-    few), until the decisions hold; a part left unmade withdraws its edit everywhere. The
-    results of these rounds are not cached (the cache holds the first round's)."""
+    few), until the decisions hold; a part left unmade withdraws its edit everywhere. Each
+    round's results are cached under the facts with the decisions."""
     as_given = {os.path.abspath(path): path for path in files}
     for _ in range(_JOINT_ROUNDS):
         parts = {path: report.joint for path, report in reports.items() if report.joint}
@@ -231,8 +231,15 @@ def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources,
                 except (fileio.FileSkipped, fileio.FileError):
                     continue
             facts = project.facts_with_decisions(path, source.text)
-            outcome = _analyze_one((path, source.text, per_file.for_path(path), options.fix_level, facts), analyze)
-            reports[path] = report = FileReport(path, parsed=True)
+            settings = per_file.for_path(path)
+            key = cache.key(path=path, digest=source.digest, settings=settings, fix_level=options.fix_level,
+                            project=facts.fingerprint() if facts else "") if cache is not None else None
+            outcome = cache.get(key) if key is not None else None
+            reports[path] = report = FileReport(path, parsed=outcome is None, cached=outcome is not None)
+            if outcome is None:
+                outcome = _analyze_one((path, source.text, settings, options.fix_level, facts), analyze)
+                if key is not None and not isinstance(outcome, str):
+                    cache.put(key, outcome)
             if isinstance(outcome, str):
                 report.error = outcome
             else:
