@@ -52,6 +52,42 @@ def test_one_file_run_reads_the_helper_module_and_fixes_nothing_there(tmp_path):
     assert pf.tree_texts(tree) == pf.tree_texts(pf.FIXTURES / CASE / "before")
 
 
+def test_a_caller_outside_the_run_keeps_the_helper_sync(tmp_path):
+    """A pre-commit run naming fetch.py and stations.py: report.py, beside them in the package,
+    imports `fetch_json` too and is not checked, so `fetch_json` stays sync everywhere."""
+    tree = _tree(tmp_path)
+    named = [str(tree / "weather" / name) for name in ("fetch.py", "stations.py")]
+    result = pf.migrate(tree, files=named)
+    assert "run_in_executor(_POOL, fetch_json" in (tree / "weather" / "stations.py").read_text()
+    assert "\ndef fetch_json" in (tree / "weather" / "fetch.py").read_text()
+    (finding,) = [f for r in result.reports for f in r.findings if "stations.py" in r.path]
+    assert finding.fix.value == "none"
+    assert "`fetch_json` is also used in weather/report.py:3, which is not among the files of this run" in finding.reason
+
+
+def test_a_sync_caller_in_the_helpers_own_module_withdraws_the_change(tmp_path):
+    tree = _edited(tmp_path, "weather/fetch.py", "\n\ndef post_reading",
+                   "\n\ndef refresh(url):\n    return fetch_json(url)\n\n\ndef post_reading")
+    result = pf.migrate(tree)
+    assert "run_in_executor(_POOL, fetch_json" in (tree / "weather" / "stations.py").read_text()
+    assert "return fetch_json(" in (tree / "weather" / "report.py").read_text()
+    assert "await post_reading(" in (tree / "weather" / "report.py").read_text()  # decided on its own
+    (finding,) = [f for r in result.reports for f in r.findings if "stations.py" in r.path]
+    assert "weather/fetch.py cannot make its part: `fetch_json` is also called from sync code" in finding.reason
+
+
+def test_a_helper_reached_through_its_module_is_reported_without_a_fix(tmp_path):
+    tree = _edited(tmp_path, "weather/stations.py", "from .fetch import fetch_json",
+                   "from . import fetch")
+    (tree / "weather" / "stations.py").write_text(
+        (tree / "weather" / "stations.py").read_text().replace("_POOL, fetch_json,", "_POOL, fetch.fetch_json,"))
+    result = pf.migrate(tree)
+    (finding,) = [f for r in result.reports for f in r.findings if "stations.py" in r.path]
+    assert finding.fix.value == "none" and "reached through its module" in finding.reason
+    # report.py's uses alone cannot make it async: stations.py reaches it through the module
+    assert "return fetch_json(" in (tree / "weather" / "report.py").read_text()
+
+
 def _edited(tmp_path, path: str, old: str, new: str) -> pathlib.Path:
     tree = _tree(tmp_path)
     target = tree / path

@@ -36,7 +36,7 @@ RULE = Rule(
         module, reports the calls and fixes nothing there); the helper is not public API (not
         listed in `__all__` of its module, not imported by a package's `__init__.py`); every
         module of the tree that imports it (the files of the run and the `.py` files of the
-        helper's top-level package) is a file of the run that only runs it from async code,
+        helper's own package and its subpackages) is a file of the run that only runs it from async code,
         imports it by name at the top, and can await every use; and its module can make it
         `async def` (the rules above). The finding at each call says which of these failed. A
         method of a class of another module (reached through `api = WemPortalApi(...)` or

@@ -12,8 +12,9 @@ runner (`ProjectIndex.settle`):
    run; it is not public API (listed in its module's `__all__`, or imported by a package's
    `__init__.py`); and every other module of the tree that imports it is a file of this run
    whose every use can be awaited. Anything else is the reason the findings give. The "tree" is
-   the files of the run and the `.py` files of the helper's top-level package on disk, whose
-   text is searched for the helper's name and read with `ast` only where it is found.
+   the files of the run and the `.py` files of the helper's own package (and its subpackages)
+   on disk, whose text is searched for the helper's name and read with `ast` only where it is
+   found.
 3. The helper's module and its callers are analysed again with the decision. When any of them
    cannot make its part after all (the core cannot migrate a requests call in the helper, a use
    is suppressed), the decision is withdrawn and they are analysed once more, unchanged.
@@ -48,6 +49,8 @@ class Links:
             for helper, reason in helpers.items():
                 by_helper.setdefault(helper, {})[os.path.abspath(path)] = reason
         new = [helper for helper in by_helper if helper not in self.decisions]
+        for helper in new:
+            self._locate(helper, by_helper[helper])
         references = _References(self, new) if new else None
         changed: Set[str] = set()
         for helper, said in by_helper.items():
@@ -78,13 +81,18 @@ class Links:
         return tuple(found)
 
     # -- deciding --------------------------------------------------------------------------------
+    def _locate(self, helper: str, said: Dict[str, Optional[str]]) -> None:
+        """The path of the helper's module, found from its callers' import root."""
+        root = self._root(said)
+        module = self.index.module(root, helper.rpartition(".")[0]) if root is not None else None
+        if module is not None:
+            self.module_paths[helper] = os.path.abspath(module.path)
+
     def _decide(self, helper: str, said: Dict[str, Optional[str]], references: "_References") -> str:
         module_name, _, name = helper.rpartition(".")
-        root = self._root(said)
-        module = self.index.module(root, module_name) if root is not None else None
+        module = self.index.module(self._root(said), module_name) if helper in self.module_paths else None
         if module is None:
             return f"`{name}` is defined outside the checked tree"
-        self.module_paths[helper] = os.path.abspath(module.path)
         where = self._relative(helper, module.path)
         if self.module_paths[helper] not in self.files:
             return (f"`{name}` is defined in {where}, which is not among the files of this run: read, not fixed "
@@ -164,23 +172,27 @@ class _References:
 
     @staticmethod
     def _candidates(links: Links, helpers: List[str]) -> Set[str]:
+        """The files of the run, and the helper's own package on disk (a pre-commit run names
+        a few files; the modules beside the helper are the likeliest other callers)."""
         found = set(links.files)
         for helper in helpers:
-            for path in links.files:
-                root, _, _ = links.index._module_name(path)
-                top = os.path.join(root, helper.split(".")[0])
-                if os.path.isdir(top):
-                    found |= set(_python_files(top))
-                break
+            if helper in links.module_paths:
+                found |= set(_package_files(os.path.dirname(links.module_paths[helper])))
         return {os.path.abspath(p) for p in found}
 
 
-def _python_files(top: str) -> Iterable[str]:
-    for directory, subdirectories, files in os.walk(top):
-        subdirectories[:] = [d for d in subdirectories if d not in _SKIPPED_DIRECTORIES and not d.startswith(".")]
+def _package_files(directory: str) -> Iterable[str]:
+    """The `.py` files of the package in `directory` and its subpackages; only the directory's
+    own files when it is not a package (a folder of scripts may hold anything below it)."""
+    if not os.path.isfile(os.path.join(directory, "__init__.py")):
+        yield from (os.path.join(directory, n) for n in sorted(os.listdir(directory)) if n.endswith(".py"))
+        return
+    for folder, subdirectories, files in os.walk(directory):
+        subdirectories[:] = [d for d in subdirectories if d not in _SKIPPED_DIRECTORIES and not d.startswith(".")
+                             and os.path.isfile(os.path.join(folder, d, "__init__.py"))]
         for name in files:
             if name.endswith(".py"):
-                yield os.path.join(directory, name)
+                yield os.path.join(folder, name)
 
 
 def _imports_of(tree: ast.Module, helper: str, package: str, path: str) -> List[Tuple[str, int, str]]:
