@@ -206,9 +206,6 @@ def run_files(
                      created=created if options.mode != Mode.CHECK else [])
 
 
-# Rounds of re-analysis for edits over several files; each round only withdraws decisions, so two
-# suffice (decide, then withdraw what a file could not make); the third is a safety margin.
-_JOINT_ROUNDS = 3
 
 
 def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources, per_file,
@@ -218,7 +215,9 @@ def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources,
     few), until the decisions hold; a part left unmade withdraws its edit everywhere. Each
     round's results are cached under the facts with the decisions."""
     as_given = {os.path.abspath(path): path for path in files}
-    for _ in range(_JOINT_ROUNDS):
+    # The first round decides each edit; every later round that changes anything withdraws at
+    # least one decision, and a withdrawn one is never made again: this ends.
+    while True:
         parts = {path: report.joint for path, report in reports.items() if report.joint}
         again = project.settle(parts, files)
         if not again:
