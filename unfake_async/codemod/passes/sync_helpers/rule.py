@@ -29,7 +29,8 @@ class SyncHelperPass:
     # A helper may call requests' functions or a Session's methods (a login helper on the class's
     # Session, issue 17): the module must refer to requests, nothing narrower.
     required_names = names.REQUESTS_REFERENCES
-    # Reads `PassContext.project`: helpers of other modules (reported, not rewritten).
+    # Reads `PassContext.project`: helpers of other modules, and the run's decisions on the
+    # helpers made `async def` across modules (`cross_module`).
     uses_project = True
 
     def run(self, context: PassContext) -> PassOutcome:
@@ -55,7 +56,7 @@ class SyncHelperPass:
                 if joint[helper.external] and helper.reason is None:
                     helper.reason = joint[helper.external]
         fixable = [h for h in helpers if h.reason is None and all(context.reportable(RULE_ID, use.call) for use in h.uses)]
-        # A helper other modules await is changed only with the run's go-ahead (`cross_module`).
+        # A helper other modules await is here only with the run's go-ahead (`helpers_defined_here`).
         chosen = fixable if context.wants_fix(FixSafety.UNSAFE) else []
         for helper in helpers:
             safety = FixSafety.NONE if helper.reason else FixSafety.UNSAFE
