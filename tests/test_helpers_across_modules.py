@@ -170,3 +170,14 @@ def test_migrated_package_same_results_more_in_flight(tmp_path):
     assert results["after"] == results["before"]
     assert [query["n"] for query in results["before"]["stations"]] == [[str(n)] for n in range(6)]
     assert in_flight == {"before": 2, "after": 6}  # the pool of two threads no longer caps them
+
+
+def test_a_helper_imported_inside_a_function_stays_sync(tmp_path):
+    """Each function-level import is a binding of its own, which the caller's check of one use
+    does not cover: the helper stays sync and the finding says where."""
+    tree = _edited(tmp_path, "weather/report.py", "async def summary(base):\n",
+                   "async def summary(base):\n    from .fetch import fetch_json\n\n")
+    result = pf.migrate(tree)
+    assert "run_in_executor(_POOL, fetch_json" in (tree / "weather" / "stations.py").read_text()
+    (finding,) = [f for r in result.reports for f in r.findings if "stations.py" in r.path]
+    assert "`fetch_json` is imported inside a function in weather/report.py:7" in finding.reason
