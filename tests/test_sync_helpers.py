@@ -178,3 +178,50 @@ def test_partial_with_star_arguments_is_reported():
             return await asyncio.to_thread(functools.partial(_fetch, url, **options))
     """)
     assert [f.fix for f in result.findings if f.rule_id == "UFA008"] == [FixSafety.NONE]
+
+
+LOGIN = """
+import asyncio
+import requests
+
+
+class Client:
+    def __init__(self, base):
+        self.base = base
+        self.session = requests.Session()
+
+    def _login(self):
+        self.session.post(self.base + "/login").raise_for_status()
+
+    async def login(self):
+        await asyncio.get_running_loop().run_in_executor(None, self._login)
+
+    async def me(self):
+        return await asyncio.get_running_loop().run_in_executor(None, self.session.get, self.base + "/me")
+"""
+
+
+@pytest.mark.parametrize("level", [FixLevel.NONE, FixLevel.SAFE, FixLevel.UNSAFE])
+def test_session_call_beside_a_login_helper_is_labelled_with_the_helpers_fix(level):
+    """The Session is also used in `_login`, so on its own the `self.session.get` has no fix; with
+    `_login` made async (UFA008, unsafe) the whole class moves, so every level labels it unsafe
+    and says why, and only --unsafe-fixes applies it."""
+    result = run(LOGIN, level)
+    by_rule = {f.rule_id: f for f in result.findings}
+    session_get = by_rule["UFA001"]
+    assert session_get.fix is FixSafety.UNSAFE
+    assert "once `self._login` becomes `async def` (UFA008" in session_get.reason
+    assert session_get.fixed is (level is FixLevel.UNSAFE)
+    assert by_rule["UFA008"].fixed is (level is FixLevel.UNSAFE)
+
+
+def test_session_call_keeps_no_fix_when_the_login_helper_cannot_move():
+    """`_login` also called from sync code stays sync: the `self.session.get` label stays "none"."""
+    blocked = LOGIN + """
+    def relogin(self):
+        self._login()
+"""
+    result = run(blocked, FixLevel.NONE)
+    by_rule = {f.rule_id: f for f in result.findings}
+    assert by_rule["UFA008"].fix is FixSafety.NONE and "sync code" in by_rule["UFA008"].reason
+    assert by_rule["UFA001"].fix is FixSafety.NONE

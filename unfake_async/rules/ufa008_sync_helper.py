@@ -28,9 +28,26 @@ RULE = Rule(
         project's own decorator whose wrapper calls `asyncio.to_thread`/`run_in_executor`)
         becomes `async def` without the decorator; its callers already await it.
 
-        A helper of another module of the tree (`from .utils import fetch_json`, or a method
-        of a class of the tree reached through `api = WemPortalApi(...)` or `self.api =
-        BwtApi(...)`) is read from that module and reported at the call, without a fix yet.
+        A helper of another module of the tree imported by name (`from .utils import
+        fetch_json`) is fixed across modules, as one change for the whole run: it becomes `async
+        def` in its module (its requests calls migrated there) and every file of the run that
+        runs it awaits it, or no file changes for it. That needs, for the run: the helper's
+        module is one of the files checked (a one-file run, such as pre-commit's, reads the
+        module, reports the calls and fixes nothing there); the helper is not public API (not
+        listed in `__all__` of its module, not imported by a package's `__init__.py`); every
+        module of the tree that imports it (the files of the run and the `.py` files of the
+        helper's own package and its subpackages) is a file of the run that only runs it from async code,
+        imports it by name at the top, and can await every use; and its module can make it
+        `async def` (the rules above). The finding at each call says which of these failed. A
+        method of a class of another module (reached through `api = WemPortalApi(...)` or
+        `self.api = BwtApi(...)`) or a helper reached through its module (`utils.fetch_json`)
+        is reported at the call without a fix: the objects or aliases that reach it cannot all
+        be followed.
+
+        A finding that has no fix on its own but becomes fixable once a helper is `async def`
+        (the `self.session.get` beside a login helper on the same `requests.Session`: the
+        session then moves whole to the class's client) is labelled with the helper's unsafe
+        fix, in check mode too.
 
         Reported without a fix when the helper is used anywhere else: called from sync code,
         passed as a callback or aliased, called on another object, overridden in a subclass,
@@ -47,8 +64,8 @@ RULE = Rule(
     """,
     fix_safety="""
         Unsafe: the helper's signature changes from a function to a coroutine function, so any
-        caller this module cannot see (a subclass elsewhere, another module, a test) must now
-        await it; and its requests calls get httpx's exceptions and responses (see UFA003).
+        caller this module cannot see (a subclass elsewhere, another module, a test; for a
+        helper fixed across modules, any code outside the run's tree) must now await it; and its requests calls get httpx's exceptions and responses (see UFA003).
         Other blocking work in the helper (file I/O, CPU work) moves from the thread onto the
         event loop; review helpers that do more than HTTP.
     """,

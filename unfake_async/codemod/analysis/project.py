@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from unfake_async.codemod.analysis.project_scan import OFFLOAD_WORDS, ModuleSummary, summarize
@@ -49,13 +49,33 @@ class ProjectFacts:
     requests_helpers: Tuple[Tuple[str, str], ...] = ()
     # Where helpers of other modules are defined (module -> path relative to nothing: for messages).
     origins: Tuple[Tuple[str, str], ...] = ()
+    # What the run decided for the requests helpers this file defines or runs from async code
+    # across modules (`project_links`): (helper, "" to make it `async def` or why not, the
+    # files that run it).
+    joint_helpers: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.requests_modules or self.star_requests or self.offload_helpers or self.requests_helpers)
+        return bool(self.requests_modules or self.star_requests or self.offload_helpers or self.requests_helpers
+                    or self.joint_helpers)
 
     def fingerprint(self) -> str:
         return json.dumps([self.module, sorted(self.requests_modules), self.star_requests,
-                           sorted(self.offload_helpers), sorted(self.requests_helpers)])
+                           sorted(self.offload_helpers), sorted(self.requests_helpers),
+                           sorted(self.joint_helpers)])
+
+    def joint_decision(self, helper: str) -> Optional[str]:
+        """For an absolute helper name: None when the run has not decided (a one-file run, stdin),
+        "" when the helper becomes `async def` and its callers await it, else why not."""
+        for name, decision, _ in self.joint_helpers:
+            if name == helper:
+                return decision
+        return None
+
+    def defined_here(self) -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+        """The helpers of this module the run decided on: local name -> (decision, callers)."""
+        prefix = f"{self.module}." if self.module else ""
+        return {name[len(prefix):]: (decision, callers) for name, decision, callers in self.joint_helpers
+                if name.startswith(prefix) and "." not in name[len(prefix):]}
 
     def worth_parsing(self, text: str) -> bool:
         """The file's imports offer it something (it has `async`, or it would not have facts)."""
@@ -136,6 +156,7 @@ class ProjectIndex:
     _by_name: Dict[Tuple[str, str], Optional[_Module]] = field(default_factory=dict)  # (root, module name)
     _names: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # directory -> (root, package)
     reads: int = 0
+    _links: Optional[object] = None  # `project_links.Links`, once a file runs another module's helper
 
     def facts_for(self, path: str, text: str) -> Optional[ProjectFacts]:
         """The facts `text` (the file at `path`) gets from itself and the modules it imports."""
@@ -167,6 +188,29 @@ class ProjectIndex:
         if handles_requests and "import *" in text:
             facts.add_stars(text)
         return facts.build()
+
+    # -- helpers made `async def` across modules (issue 17; see `project_links`) ---------------
+    def settle(self, parts: Dict[str, Dict[str, Optional[str]]], files: Iterable[str]) -> FrozenSet[str]:
+        """Decide, from what each analysed file says of its part (`parts`: path -> helper ->
+        None when it can make its part, or why not), which helpers of the run become `async def`
+        in their module and awaited in every file that runs them; the paths whose decisions
+        changed, to be analysed again with them (empty once the decisions hold)."""
+        from unfake_async.codemod.analysis.project_links import Links
+
+        if self._links is None:
+            self._links = Links(self, frozenset(os.path.abspath(f) for f in files))
+        return self._links.settle(parts)
+
+    def facts_with_decisions(self, path: str, text: str) -> Optional[ProjectFacts]:
+        """`facts_for`, with the run's decisions on the helpers `path` defines or runs."""
+        facts = self.facts_for(path, text)
+        joint = self._links.decisions_for(path) if self._links is not None else ()
+        if not joint:
+            return facts
+        if facts is None:
+            root, module, is_package = self._module_name(path)
+            facts = ProjectFacts(module=module, package=module if is_package else module.rpartition(".")[0])
+        return replace(facts, joint_helpers=joint)
 
     def module(self, root: str, name: str) -> Optional[_Module]:
         """The summary of module `name` under `root` (None when it is not in the tree)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Tuple
 
 import libcst as cst
 
@@ -22,11 +22,23 @@ class RemoteHelper:
     label: str  # as written: `fetch_json`, `api.web_login`
     what: str  # the request it sends: `requests.post`
     origin: str  # the file it is defined in
+    qualified: str = ""  # absolute: `pkg.utils.fetch_json`, `pkg.api.StationApi.web_login`
+    # How the name reaches it: "name" (`from .utils import fetch_json`), "module" (`utils.fetch_json`),
+    # "instance" (a method, through `api = StationApi(...)`).
+    reached: str = "name"
 
     @property
     def reason(self) -> str:
-        return (f"`{self.label}` is defined in another module ({os.path.basename(self.origin)}); helpers are not "
-                "rewritten across modules yet: make it `async def` there and await it here")
+        """Why it is not rewritten from here (the run decides for helpers reached by name)."""
+        where = os.path.basename(self.origin)
+        if self.reached == "instance":
+            return (f"`{self.label}` is a method of a class of another module ({where}): the objects that call "
+                    "it cannot all be found in the tree, so it is not made `async def` across modules")
+        if self.reached == "module":
+            return (f"`{self.label}` is reached through its module: only a helper imported by name "
+                    f"(`from ... import {self.label.rpartition('.')[2]}`) is made `async def` across modules")
+        return (f"`{self.label}` is defined in another module ({where}) that this run does not fix: "
+                "run on the whole tree to make it `async def` there and await it here")
 
 
 def remote_helper(view: ModuleView, func: cst.BaseExpression, function: cst.FunctionDef) -> Optional[RemoteHelper]:
@@ -34,16 +46,17 @@ def remote_helper(view: ModuleView, func: cst.BaseExpression, function: cst.Func
     project = view.project
     if not project or not project.requests_helpers:
         return None
-    for name in _candidate_names(view, func, function):
+    for name, reached in _candidate_names(view, func, function):
         what = project.requests_helper(name)
         if what is not None:
             origin = project.origin(name) or "?"
-            return RemoteHelper(cst.Module([]).code_for_node(func), what, origin)
+            return RemoteHelper(cst.Module([]).code_for_node(func), what, origin, project.absolute(name), reached)
     return None
 
 
-def _candidate_names(view: ModuleView, func: cst.BaseExpression, function: cst.FunctionDef) -> Iterable[str]:
-    yield from view.imported(func)
+def _candidate_names(view: ModuleView, func: cst.BaseExpression, function: cst.FunctionDef) -> Iterable[Tuple[str, str]]:
+    for name in view.imported(func):
+        yield name, "name" if isinstance(func, cst.Name) else "module"
     if not isinstance(func, cst.Attribute):
         return
     owner, method = func.value, func.attr.value
@@ -59,7 +72,7 @@ def _candidate_names(view: ModuleView, func: cst.BaseExpression, function: cst.F
     else:
         return
     for class_name in bound:
-        yield f"{class_name}.{method}"
+        yield f"{class_name}.{method}", "instance"
 
 
 def _constructed_in(view: ModuleView, scope: cst.CSTNode, is_target) -> set:

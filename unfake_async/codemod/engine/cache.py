@@ -144,7 +144,7 @@ def _result_to_json(result: SourceResult) -> Dict[str, Any]:
         data["notes"] = list(finding.notes)
         findings.append(data)
     return {"findings": findings, "fixed_source": result.fixed_source,
-            "created_files": dict(result.created_files)}
+            "created_files": dict(result.created_files), "joint": dict(result.joint)}
 
 
 def _result_from_json(data: Dict[str, Any]) -> SourceResult:
@@ -155,4 +155,4 @@ def _result_from_json(data: Dict[str, Any]) -> SourceResult:
         item["notes"] = tuple(item.get("notes", ()))
         findings.append(Finding(**item))
     return SourceResult(findings=findings, fixed_source=data.get("fixed_source"),
-                        created_files=dict(data.get("created_files") or {}))
+                        created_files=dict(data.get("created_files") or {}), joint=dict(data.get("joint") or {}))

@@ -62,3 +62,7 @@ class SourceResult:
     # Files the fix needs beside the rewritten one (absolute path -> text), e.g. a module the
     # rewritten text imports; the runner creates each one that does not exist yet.
     created_files: Dict[str, str] = field(default_factory=dict)
+    # Edits of several files that must be made together (a helper made `async def` in its module
+    # and awaited by its callers): key -> None when this file's part is made (in check mode: can
+    # be), else why not. The runner hands them to the run's project index, which decides.
+    joint: Dict[str, Optional[str]] = field(default_factory=dict)

@@ -125,6 +125,11 @@ class PassOutcome:
     fixed_source: Optional[str] = None
     # Files the rewritten text needs beside it (absolute path -> text), see SourceResult.
     created_files: Dict[str, str] = field(default_factory=dict)
+    # Findings of later passes this pass's unsafe fix makes fixable, as (rule id, message, reason):
+    # a later pass reports them on the original text as having no fix (`mark_unlocked`).
+    unlocks: List[Tuple[str, str, str]] = field(default_factory=list)
+    # This file's parts of edits over several files (see SourceResult.joint).
+    joint: Dict[str, Optional[str]] = field(default_factory=dict)
 
 
 class ModulePass(Protocol):
@@ -195,6 +200,24 @@ def mark_fixed(originals: List[Finding], fix_run: List[Finding]) -> List[Finding
             finding = _with_fixed(finding)
         marked.append(finding)
     return marked
+
+
+def mark_unlocked(findings: List[Finding], unlocks: List[Tuple[str, str, str]]) -> List[Finding]:
+    """Findings without a fix on the original text that an earlier pass's unsafe fix makes
+    fixable (`PassOutcome.unlocks`), labelled as what `--unsafe-fixes` does to them; matched by
+    rule id and message, in order, as `mark_fixed` does."""
+    from dataclasses import replace
+
+    pending: Dict[Tuple[str, str], List[str]] = {}
+    for rule_id, message, reason in unlocks:
+        pending.setdefault((rule_id, message), []).append(reason)
+    labelled = []
+    for finding in findings:
+        reasons = pending.get((finding.rule_id, finding.message))
+        if finding.fix is FixSafety.NONE and reasons:
+            finding = replace(finding, fix=FixSafety.UNSAFE, reason=reasons.pop(0))
+        labelled.append(finding)
+    return labelled
 
 
 def _with_fixed(finding: Finding) -> Finding:

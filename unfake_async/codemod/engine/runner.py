@@ -71,6 +71,8 @@ class FileReport:
     needs_files: Dict[str, str] = field(default_factory=dict)
     # Why a fix was computed but not applied (stdin: it needs a new file), for the user.
     warnings: List[str] = field(default_factory=list)
+    # This file's parts of edits over several files (SourceResult.joint), for the project index.
+    joint: Dict[str, Optional[str]] = field(default_factory=dict)
 
     @property
     def remaining(self) -> List[Finding]:
@@ -189,6 +191,8 @@ def run_files(
                 progress(1)
     finally:
         analysis.close()
+    if project is not None and any(r.joint for r in reports.values()):
+        _settle_joint_edits(project, files, reports, sources, per_file, options, analyze, cache)
 
     created = _files_to_create([reports[p] for p in files])
     if options.mode == Mode.FIX:
@@ -204,6 +208,45 @@ def run_files(
             report.original = report.fixed_source = None
     return RunResult([reports[p] for p in files], fix_level=options.fix_level, mode=options.mode,
                      created=created if options.mode != Mode.CHECK else [])
+
+
+
+
+def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources, per_file,
+                        options: RunOptions, analyze: AnalyzeFunction, cache: Optional[Cache] = None) -> None:
+    """Edits that span files (SourceResult.joint): the project index decides from every file's
+    part, and the files whose decisions changed are analysed again, in this process (they are
+    few), until the decisions hold; a part left unmade withdraws its edit everywhere. Each
+    round's results are cached under the facts with the decisions."""
+    as_given = {os.path.abspath(path): path for path in files}
+    # The first round decides each edit; every later round that changes anything withdraws at
+    # least one decision, and a withdrawn one is never made again: this ends.
+    while True:
+        parts = {path: report.joint for path, report in reports.items() if report.joint}
+        again = project.settle(parts, files)
+        if not again:
+            return
+        for path in sorted(as_given[p] for p in again if p in as_given):
+            source = sources.get(path)
+            if source is None:
+                try:
+                    source = sources[path] = fileio.read_source(path, max_bytes=options.max_bytes)
+                except (fileio.FileSkipped, fileio.FileError):
+                    continue
+            facts = project.facts_with_decisions(path, source.text)
+            settings = per_file.for_path(path)
+            key = cache.key(path=path, digest=source.digest, settings=settings, fix_level=options.fix_level,
+                            project=facts.fingerprint() if facts else "") if cache is not None else None
+            outcome = cache.get(key) if key is not None else None
+            reports[path] = report = FileReport(path, parsed=outcome is None, cached=outcome is not None)
+            if outcome is None:
+                outcome = _analyze_one((path, source.text, settings, options.fix_level, facts), analyze)
+                if key is not None and not isinstance(outcome, str):
+                    cache.put(key, outcome)
+            if isinstance(outcome, str):
+                report.error = outcome
+            else:
+                _absorb(report, outcome, source)
 
 
 def _files_to_create(reports: Sequence[FileReport]) -> List[CreatedFile]:
@@ -316,6 +359,7 @@ def run_source(
 
 def _absorb(report: FileReport, result: SourceResult, source: fileio.SourceFile) -> None:
     report.findings = sorted(result.findings, key=Finding.sort_key)
+    report.joint = dict(result.joint)
     if result.fixed_source is not None and result.fixed_source != source.text:
         report.changed = True
         report.original = source.text

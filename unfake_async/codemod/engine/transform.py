@@ -6,7 +6,7 @@ set of metadata), then, with a fix level, rewrite in turn.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import libcst
 
@@ -19,6 +19,7 @@ from unfake_async.codemod.engine.pass_protocol import (
     PassOutcome,
     enabled,
     mark_fixed,
+    mark_unlocked,
     pass_order,
 )
 from unfake_async.codemod.engine.prefilter import pass_may_apply as may_apply
@@ -50,6 +51,8 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     code = source
     findings: List[Finding] = []
     created_files: Dict[str, str] = {}
+    unlocks: List[Tuple[str, str, str]] = []
+    joint: Dict[str, Optional[str]] = {}
     for lazy in passes:
         if not (lazy in on_source if code == source else _applies(lazy, code, settings, trees, project)):
             continue
@@ -58,6 +61,8 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
             # Nothing rewritten yet: report and fix in one go on the shared metadata.
             outcome = module_pass.run(original)
             findings += outcome.findings
+            unlocks += outcome.unlocks
+            joint.update(outcome.joint)
         else:
             # Findings are positioned on the text the user wrote; the fix runs on the current one.
             reported = PassOutcome()
@@ -69,14 +74,16 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
         if outcome.fixed_source is not None:
             code = outcome.fixed_source
             created_files.update(outcome.created_files)
+    if unlocks:
+        findings = mark_unlocked(findings, unlocks)
     findings.sort(key=Finding.sort_key)
     if code == source:
-        return SourceResult(findings=findings)
+        return SourceResult(findings=findings, joint=joint)
     parsed = original.module if original.line_numbers is None else None
     code = layout.finish(source, code, line_length=settings.line_length, path=path,
                          original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None,
-                        created_files=created_files)
+                        created_files=created_files, joint=joint)
 
 
 class _Trees:
