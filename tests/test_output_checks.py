@@ -233,6 +233,21 @@ def test_ruff_finds_nothing_new_in_migrated_packages(package_copies):
     assert _package_new(findings) == {}
 
 
+def test_created_client_modules_need_no_pyupgrade(package_copies):
+    """The project module is code the project owns from then on: a project that runs pyupgrade's
+    rules (ruff UP) for Python 3.9 gets nothing to fix in it (no quoted annotations under
+    `from __future__ import annotations`, `collections.abc` rather than `typing`)."""
+    created = sorted(str(path.relative_to(package_copies))
+                     for path in (package_copies / "after").rglob("_http_client.py"))
+    assert created
+    done = subprocess.run(
+        [_tool("ruff"), "check", "--no-cache", "--isolated", "--target-version", "py39",
+         "--select", "UP", "--output-format", "concise", *created],
+        cwd=package_copies, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.mark.parametrize("formatter", ["ruff format", "black"])
 def test_formatter_accepts_migrated_packages_it_accepted_before(package_copies, formatter):
     command, pattern = _formatter(formatter)
