@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 import libcst
 
-from unfake_async.codemod.engine import layout, suppression
+from unfake_async.codemod.engine import coroutine_reach, layout, suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice
 from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
@@ -87,6 +87,7 @@ class _Trees:
         self.enabled = enabled
         self._trees: Dict[str, Optional[ast.Module]] = {}
         self._indexes: Dict[str, Optional[ModuleIndex]] = {}
+        self._reach: Dict[tuple, bool] = {}
 
     def get(self, text: str) -> Optional[ast.Module]:
         if text not in self._trees:
@@ -99,6 +100,16 @@ class _Trees:
     def release(self, text: str) -> None:
         self._trees.pop(text, None)
         self._indexes.pop(text, None)
+        self._reach = {key: value for key, value in self._reach.items() if key[0] != text}
+
+    def reaches(self, text: str, reach: coroutine_reach.Reach, project: Optional[object]) -> bool:
+        """`coroutine_reach.may_reach` of `text`, with what `project` adds, asked once."""
+        seeds_of = getattr(project, "reach_seeds", None) if project else None
+        seeds = seeds_of() if seeds_of is not None else None
+        key = (text, reach, seeds)
+        if key not in self._reach:
+            self._reach[key] = coroutine_reach.may_reach(self.get(text), reach, seeds)
+        return self._reach[key]
 
     def index(self, text: str) -> Optional[ModuleIndex]:
         if text not in self._indexes:
@@ -114,14 +125,15 @@ def _applies(lazy, text: str, settings: Settings, trees: _Trees, project: Option
     (`required_calls`), a coroutine may make one; where it needs some call somewhere
     (`required_calls_anywhere`), the module may make one. Where this interpreter's `ast` rejects
     the text, a reference found by `tokenize` stands in for each. A pass that reads the project
-    (`uses_project`) applies whenever the project tells this file something."""
-    if project and getattr(lazy.load(), "uses_project", False):
-        return enabled(lazy.load(), settings)
-    if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
+    (`uses_project`) applies whenever the project tells this file something. Last, where the
+    pass names what its findings need a coroutine to reach (`coroutine_reach`), one can."""
+    module_pass = lazy.load()
+    if project and getattr(module_pass, "uses_project", False):
+        return enabled(module_pass, settings) and _reached(module_pass, text, trees, project)
+    if not may_apply(lazy.name, text, settings) or not enabled(module_pass, settings):
         return False
     if not trees.enabled:
         return True
-    module_pass = lazy.load()
     questions = (
         (getattr(module_pass, "required_names", None), None),
         (getattr(module_pass, "required_calls", None), True),
@@ -140,7 +152,14 @@ def _applies(lazy, text: str, settings: Settings, trees: _Trees, project: Option
         elif not (index.may_reference(targets) if coroutine_only is None
                   else index.calls_any(targets.names, coroutine_only)):
             return False
-    return True
+    return _reached(module_pass, text, trees, None)
+
+
+def _reached(module_pass, text: str, trees: _Trees, project: Optional[object]) -> bool:
+    reach = getattr(module_pass, "coroutine_reach", None)
+    if reach is None or not trees.enabled or not coroutine_reach.ENABLED:
+        return True
+    return trees.reaches(text, reach, project)
 
 
 _TARGETS: Dict[frozenset, NameTargets] = {}
