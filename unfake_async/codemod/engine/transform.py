@@ -128,13 +128,14 @@ def _applies(lazy, text: str, settings: Settings, trees: _Trees, project: Option
     the text, a reference found by `tokenize` stands in for each. A pass that reads the project
     (`uses_project`) applies whenever the project tells this file something. Last, where the
     pass names what its findings need a coroutine to reach (`coroutine_reach`), one can."""
-    module_pass = lazy.load()
-    if project and getattr(module_pass, "uses_project", False):
-        return enabled(module_pass, settings) and _reached(module_pass, text, trees, project)
-    if not may_apply(lazy.name, text, settings) or not enabled(module_pass, settings):
+    if project and getattr(lazy.load(), "uses_project", False):
+        return enabled(lazy.load(), settings) and _reached(lazy.load(), text, trees, project)
+    # The text gate first: it spares importing the pass (`LazyPass`), which most files never need.
+    if not may_apply(lazy.name, text, settings) or not enabled(lazy.load(), settings):
         return False
     if not trees.enabled:
         return True
+    module_pass = lazy.load()
     questions = (
         (getattr(module_pass, "required_names", None), None),
         (getattr(module_pass, "required_calls", None), True),
