@@ -89,3 +89,37 @@ def test_the_sync_helper_gate_is_an_import_of_requests():
     assert prefilter.pass_may_apply("SyncHelperPass", text, Settings())
     prose = '"""Serve requests."""\n\nasync def f(hass):\n    return await hass.run_blocking(helper)\n'
     assert not prefilter.pass_may_apply("SyncHelperPass", prose, Settings(offload_methods=("run_blocking",)))
+
+
+SLEEP_SHAPES = [
+    "import time\nasync def f():\n    time.sleep(1)\n",
+    "from time import sleep\nasync def f():\n    sleep(1)\n",
+    "from time import sleep as nap\nasync def f():\n    nap(1)\n",
+    "import time as t\nasync def f():\n    t.sleep(1)\n",
+    "import time  as  t\nasync def f():\n    t.sleep(1)\n",
+    "from time import (sleep  as nap)\nasync def f():\n    nap(1)\n",
+    "async def f():\n    x = [sleep(1)]\n",
+    "async def f():\n    await asyncio.sleep(1)\n",
+    "async def f():\n    my_sleep(1)\n    self.sleep(2)\n",
+    "async def f():\n    rétime.sleep(1)\n    _sleep(1)\n",
+]
+
+
+@pytest.mark.parametrize("text", SLEEP_SHAPES)
+def test_the_sleep_candidate_says_yes_wherever_the_sleep_trigger_matches(text):
+    """`_may_sleep` only spares the regex its work: it must never say no where it matches."""
+    (pattern,) = [pattern for literal, pattern in prefilter._triggers if literal == "sleep"]
+    if pattern.search(text):
+        assert prefilter._may_sleep(text)
+
+
+def test_the_sleep_candidate_rules_out_asyncio_sleep_alone():
+    assert not prefilter._may_sleep("async def f():\n    await asyncio.sleep(1)\n")
+    assert prefilter._may_sleep("async def f():\n    time.sleep(1)\n")
+
+
+def test_the_async_pattern_is_the_word_async():
+    (pattern,) = [pattern for _, pattern in prefilter._required]
+    for text, word in [("async def f(): pass", True), ("import asyncio", False), ("x = 1; async", True),
+                       ("_async = 1", False), ("asyncx", False), ("notasync def", False), ("(async)", True)]:
+        assert (pattern.search(text) is not None) is word, text

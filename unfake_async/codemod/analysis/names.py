@@ -12,6 +12,8 @@ from typing import Callable, Collection, Optional, Set
 import libcst as cst
 from libcst.metadata import QualifiedName, QualifiedNameSource
 
+from unfake_async.codemod.engine.coroutine_reach import Reach
+
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 _REQUESTS_MODULES = ("requests", "requests.api")
 SESSION_CLASSES = frozenset(
@@ -23,6 +25,10 @@ PARTIAL = frozenset({"functools.partial"})
 # them has nothing for the requests passes (`required_names`, engine/name_references.py).
 REQUESTS_FUNCTIONS = frozenset(f"{module}.{method}" for module in _REQUESTS_MODULES for method in HTTP_METHODS)
 REQUESTS_REFERENCES = REQUESTS_FUNCTIONS | SESSION_CLASSES
+# ... and sits in a coroutine, or in a plain `def` a coroutine or a decorator runs: what sends is
+# a function of the API or a session's HTTP method (`coroutine_reach`, engine/coroutine_reach.py).
+REQUESTS_REACH = Reach(senders=REQUESTS_FUNCTIONS, session_factories=SESSION_CLASSES,
+                       session_methods=frozenset(HTTP_METHODS))
 EXECUTOR_CLASSES = frozenset(
     {"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.thread.ThreadPoolExecutor"}
 )

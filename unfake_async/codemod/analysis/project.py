@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from unfake_async.codemod.analysis.project_scan import OFFLOAD_WORDS, ModuleSummary, summarize
+from unfake_async.codemod.engine.coroutine_reach import Seeds
 from unfake_async.codemod.engine.prefilter import has_trigger
 
 # `from X import a, b as c` (also parenthesised over several lines) and `import a.b as c, d`.
@@ -76,6 +77,16 @@ class ProjectFacts:
         prefix = f"{self.module}." if self.module else ""
         return {name[len(prefix):]: (decision, callers) for name, decision, callers in self.joint_helpers
                 if name.startswith(prefix) and "." not in name[len(prefix):]}
+
+    def reach_seeds(self) -> Seeds:
+        """What the engine's coroutine-reach precheck adds for this file: the words that may be
+        the requests module here (a re-export's name, the `requests` of a star import) and the
+        names other modules' requests helpers are called by (engine/coroutine_reach.py)."""
+        words = {name.rpartition(".")[2] for name in self.requests_modules}
+        if self.star_requests:
+            words.add("requests")
+        return Seeds(modules=tuple(sorted((word, "requests") for word in words)),
+                     senders=frozenset(name.rpartition(".")[2] for name, _ in self.requests_helpers))
 
     def worth_parsing(self, text: str) -> bool:
         """The file's imports offer it something (it has `async`, or it would not have facts)."""

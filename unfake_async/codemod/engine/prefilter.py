@@ -20,8 +20,10 @@ from typing import Dict, List, Pattern, Tuple
 # contain it (a `\b`- or `^`-anchored regex over every file costs ~0.3 ms each).
 
 # Without `async` there is no async function to be fake, whatever else the file holds.
+# (`\basync\b` as a pattern that starts with its literal: the regex engine then skips to each
+# `async` instead of trying every character; 0.10 ms a file -> 0.005 ms on Home Assistant.)
 REQUIRED_PATTERNS: List[Tuple[str, str]] = [
-    ("async", r"\basync\b"),
+    ("async", r"async(?<!\wasync)\b"),
 ]
 
 # The start of a line indented under an `async def` (its block: deeper-indented lines, blank
@@ -59,7 +61,34 @@ _triggers = _compile(TRIGGER_PATTERNS)
 
 
 def _matches(source: str, literal: str, pattern: Pattern[str]) -> bool:
-    return literal in source and pattern.search(source) is not None
+    return literal in source and _candidate(literal, source) and pattern.search(source) is not None
+
+
+# Home Assistant awaits `asyncio.sleep(` in hundreds of files: the `sleep` trigger's regex, which
+# tries every line start for an `async def` above the call (1.3 ms a file), runs only where one
+# of its three forms can match: `time.sleep(`, a bare `sleep(`, or `time`/`sleep` renamed by `as`.
+_SLEEP_RENAMED = re.compile(r"(?:time|sleep)[ \t]+as\b")
+
+
+def _may_sleep(source: str) -> bool:
+    if "time.sleep(" in source:
+        return True
+    at = source.find("sleep(")
+    while at >= 0:
+        before = source[at - 1] if at else ""
+        if not (before == "." or before == "_" or before.isalnum()):
+            return True
+        at = source.find("sleep(", at + 1)
+    return _SLEEP_RENAMED.search(source) is not None
+
+
+_CANDIDATES = {"sleep": _may_sleep}
+
+
+def _candidate(literal: str, source: str) -> bool:
+    """A cheap necessary condition of a trigger's regex, where one is written."""
+    check = _CANDIDATES.get(literal)
+    return check is None or check(source)
 
 
 def might_match(source: str) -> bool:
@@ -69,7 +98,7 @@ def might_match(source: str) -> bool:
     # both: of Django's 2,788 files 95 hold `async`, 20 of them a trigger's word too.
     if not all(literal in source for literal, _ in _required):
         return False
-    triggers = [pattern for literal, pattern in _triggers if literal in source]
+    triggers = [pattern for literal, pattern in _triggers if literal in source and _candidate(literal, source)]
     if not triggers:
         return False
     if not all(pattern.search(source) is not None for _, pattern in _required):

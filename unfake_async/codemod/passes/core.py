@@ -15,7 +15,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unfake_async.codemod.analysis.detect import Detector
-from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
+from unfake_async.codemod.analysis.names import REQUESTS_REACH, REQUESTS_REFERENCES
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
@@ -46,6 +46,7 @@ class CorePass:
     rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
     # Every site is a call `requests_target` resolves to one of these (engine/name_references.py).
     required_names = REQUESTS_REFERENCES
+    coroutine_reach = REQUESTS_REACH
     # Reads `PassContext.project`: a re-exported requests or another module's helper needs no
     # `import requests` here.
     uses_project = True

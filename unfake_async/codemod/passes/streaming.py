@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Set
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
-from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES, resolved
+from unfake_async.codemod.analysis.names import REQUESTS_REACH, REQUESTS_REFERENCES, resolved
 from unfake_async.codemod.analysis.sites import RequestCall, Site
 from unfake_async.codemod.analysis.stream_sites import is_stream_site, stream_argument
 from unfake_async.codemod.analysis.stream_usage import StreamPlan, UsagePlanner
@@ -264,6 +264,7 @@ class StreamingPass:
 
     rule_ids = (RULE_ID,)
     required_names = REQUESTS_REFERENCES  # its sites are the core detector's
+    coroutine_reach = REQUESTS_REACH
 
     def run(self, context: PassContext) -> PassOutcome:
         from unfake_async.codemod.analysis.detect import Detector

@@ -29,6 +29,7 @@ class SyncHelperPass:
     # A helper may call requests' functions or a Session's methods (a login helper on the class's
     # Session, issue 17): the module must refer to requests, nothing narrower.
     required_names = names.REQUESTS_REFERENCES
+    coroutine_reach = names.REQUESTS_REACH
     # Reads `PassContext.project`: helpers of other modules, and the run's decisions on the
     # helpers made `async def` across modules (`cross_module`).
     uses_project = True
