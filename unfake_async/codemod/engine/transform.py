@@ -13,8 +13,8 @@ import libcst
 
 from unfake_async.codemod.engine import coroutine_reach, layout, suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice
-from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
+from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
     PassOutcome,
