@@ -11,7 +11,7 @@ from typing import List, Set
 import libcst as cst
 import libcst.matchers as m
 from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from unfake_async.codemod.analysis.detect import Detector
@@ -36,8 +36,6 @@ MESSAGES = {
     "UFA012": "`{what}` is handed to `{via}`, which runs it in a thread or calls it on the event loop: fake async either way",
     "UFA003": "`{what}` blocks the event loop inside `async def`: every other task waits for this request",
 }
-# Imports the migration may leave unused; removed only if nothing references them any more.
-_MAYBE_UNUSED = ("requests", "functools", "concurrent.futures")
 
 
 class CorePass:
@@ -197,7 +195,6 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
         AddImportsVisitor.add_needed_import(context, settings.target)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
-    _schedule_unused_imports(context, module)
     module = apply_scheduled_imports(module, context)
     return rewriter.add_client_code(module).code
 
@@ -217,24 +214,3 @@ def _cleanup_candidates(chosen: List[SitePlan]):
             if isinstance(loop.value, cst.Name):
                 names.add(loop.value.value)
     return names, attributes
-
-
-def _schedule_unused_imports(context: CodemodContext, module: cst.Module) -> None:
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    name = _code(alias.name)
-                    if name.split(".")[0] in {m.split(".")[0] for m in _MAYBE_UNUSED} and name in _MAYBE_UNUSED:
-                        asname = alias.asname.name.value if alias.asname else None
-                        RemoveImportsVisitor.remove_unused_import(context, name, asname=asname)
-            elif isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
-                module_name = _code(small.module)
-                if module_name.split(".")[0] in ("requests", "functools", "concurrent"):
-                    for alias in small.names:
-                        asname = alias.asname.name.value if alias.asname else None
-                        RemoveImportsVisitor.remove_unused_import(
-                            context, module_name, alias.name.value, asname=asname
-                        )
