@@ -21,6 +21,7 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from tests.support.sampling import sampled
 from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
 from unfake_async.codemod.engine.local_slice import function_local_slice
 from unfake_async.codemod.engine.model import FixLevel
@@ -155,7 +156,7 @@ def test_imports_shortcut_removes_what_it_should():
     assert fixed.code == "import os\n\nasync def f():\n    pass\n"
 
 
-@pytest.mark.parametrize("name", sorted(n for n in CORPUS if n.endswith("before.py")))
+@pytest.mark.parametrize("name", sampled(n for n in CORPUS if n.endswith("before.py")))
 def test_every_fixture_fix_is_the_same_with_and_without_the_shortcuts(name):
     source = CORPUS[name]
     short = analyze(source, fix_level=FixLevel.UNSAFE)
