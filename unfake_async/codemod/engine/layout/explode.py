@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Dict, FrozenSet, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
 from unfake_async.codemod.engine.layout.wrap import _code, _has_comment, _newline, _statement_indent
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 
 class _Shift(cst.CSTTransformer):

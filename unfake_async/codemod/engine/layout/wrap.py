@@ -17,7 +17,9 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
+
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 # A line is split at most this many times over (each split goes one bracket deeper).
 _MAX_ROUNDS = 8
