@@ -69,15 +69,18 @@ class CorePass:
 
         chosen = [p for p in plans if _wanted(p.site, fix_level)]
         # A session becomes a client for all its calls or for none.
-        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and p not in chosen}
+        wanted_ids = {id(p) for p in chosen}
+        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and id(p) not in wanted_ids}
         chosen = [p for p in chosen if _session_key(p) is None or _session_key(p) not in dropped]
+        # By identity: `p in chosen` compared plans field by field, 4 million times for 2,000 sites.
+        chosen_ids = {id(p) for p in chosen}
         fixed_source = None
         source = source_for(context)
         if chosen:
             fixed_source = _rewrite(wrapper, chosen, plans, planner, settings, source)
             if fixed_source == context.source:
                 fixed_source = None
-        findings = [_finding(context, p.site, fixed=fixed_source is not None and p in chosen) for p in plans]
+        findings = [_finding(context, p.site, fixed=fixed_source is not None and id(p) in chosen_ids) for p in plans]
         return PassOutcome(findings=findings, fixed_source=fixed_source,
                            created_files=source.created_files(fixed_source or ""))
 
