@@ -82,3 +82,13 @@ def test_a_visitor_with_its_own_visit_methods_still_walks_the_tree():
     visitor = CountNames()
     MetadataWrapper(cst.parse_module("a = b(c)\n"), unsafe_skip_copy=True).visit_batched([visitor])
     assert visitor.parents_of_names == ["AssignTarget", "Call", "Arg"]
+
+
+def test_qualified_names_asked_alone_and_of_a_node_outside_the_module():
+    module = cst.parse_module("import os.path as p\n\ndef f():\n    return p.join('a')\n")
+    names = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    expected = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    call = next(node for node in expected if isinstance(node, cst.Call))
+    assert {q.name for q in names[call.func]()} == {q.name for q in expected[call.func]()} == {"os.path.join"}
+    assert names.get(cst.Name("p"), "outside") == "outside"
+    assert len(names) == len(expected)
