@@ -80,6 +80,9 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     if code == source:
         return SourceResult(findings=findings, joint=joint)
     parsed = original.module if original.line_numbers is None else None
+    # The layout reads the original module, not its metadata (positions, scopes and parents of
+    # every node), which can go before the layout parses the rewrite: 372 -> 335 MB at 2,000 sites.
+    original = None
     code = layout.finish(source, code, line_length=settings.line_length, path=path,
                          original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None,
