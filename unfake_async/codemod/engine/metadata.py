@@ -27,8 +27,8 @@ from typing import Collection, Dict, Iterable, Iterator, List, Optional, Set
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
-from libcst.metadata import MetadataWrapper as LibCSTMetadataWrapper
 from libcst._metadata_dependent import LazyValue
+from libcst.metadata import MetadataWrapper as LibCSTMetadataWrapper
 from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
 
 _MODULE_ONLY = frozenset({"visit_Module"})
