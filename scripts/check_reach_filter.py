@@ -1,7 +1,7 @@
 """Same findings with and without the coroutine-reach precheck, over real trees (issue 14).
 
 Runs the check (`--check --no-cache`, one process) over each tree twice, with
-`engine/coroutine_reach.py` on and off, and prints for each: the files, those the prefilter hands
+`engine/prechecks/coroutine_reach.py` on and off, and prints for each: the files, those the prefilter hands
 to the analysis, the LibCST parses, the findings and the files that have them, the CPU seconds,
 and whether the findings are identical (rule, position, message, fix, per file). Exits 1 when
 they differ. The trees are bench_scan.py's sdists (fetched once into its cache).
@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_scan import DEFAULT_CACHE, TREES, fetch_tree  # noqa: E402
 
-from unfake_async.codemod.engine import coroutine_reach, pass_protocol  # noqa: E402
+from unfake_async.codemod.engine import pass_protocol  # noqa: E402
 from unfake_async.codemod.engine.discovery import DiscoveryOptions, discover  # noqa: E402
 from unfake_async.codemod.engine.model import FixLevel  # noqa: E402
+from unfake_async.codemod.engine.prechecks import coroutine_reach  # noqa: E402
 from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files  # noqa: E402
 from unfake_async.config import load_config  # noqa: E402
 

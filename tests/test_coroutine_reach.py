@@ -1,4 +1,4 @@
-"""The coroutine-reach precheck (engine/coroutine_reach.py) changes no finding and no fix.
+"""The coroutine-reach precheck (engine/prechecks/coroutine_reach.py) changes no finding and no fix.
 
 The proof is the whole pipeline run twice over every fixture folder (each module of it, packages
 included, with the project facts a run over the folder computes) and every rule example: once
@@ -17,10 +17,10 @@ import pytest
 
 from tests.support.fixture_settings import fixture_settings
 from unfake_async.codemod.analysis.names import REQUESTS_REACH, REQUESTS_REFERENCES
-from unfake_async.codemod.engine import coroutine_reach
-from unfake_async.codemod.engine.coroutine_reach import Seeds, may_reach
 from unfake_async.codemod.engine.model import FixLevel
-from unfake_async.codemod.engine.name_references import NameTargets, may_reference
+from unfake_async.codemod.engine.prechecks import coroutine_reach
+from unfake_async.codemod.engine.prechecks.coroutine_reach import Seeds, may_reach
+from unfake_async.codemod.engine.prechecks.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files
 from unfake_async.codemod.engine.transform import analyze
 from unfake_async.rules import ALL_RULES

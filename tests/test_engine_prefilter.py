@@ -2,7 +2,7 @@
 import form of the library."""
 import pytest
 
-from unfake_async.codemod.engine import prefilter
+from unfake_async.codemod.engine.prechecks import prefilter
 
 ASYNC = "async def main():\n    pass\n"
 

@@ -289,8 +289,8 @@ def test_a_client_used_but_never_made_by_a_coroutine_skips_the_parse():
     source = ("import aiohttp\n\nSESSION = aiohttp.ClientSession\n\n"
               "def make():\n    return aiohttp.ClientSession()\n\n"
               "async def fetch(session: aiohttp.ClientSession, url):\n    return await session.get(url)\n")
-    from unfake_async.codemod.engine import prefilter
     from unfake_async.codemod.engine.local_slice import holds_coroutine_call
+    from unfake_async.codemod.engine.prechecks import prefilter
     from unfake_async.codemod.passes.per_call_client import PerCallClientPass
 
     assert prefilter.worth_parsing(source, Settings())  # the words are there

@@ -25,8 +25,8 @@ from tests.support.sampling import sampled
 from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
 from unfake_async.codemod.engine.local_slice import function_local_slice
 from unfake_async.codemod.engine.model import FixLevel
-from unfake_async.codemod.engine.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.pass_protocol import pass_order
+from unfake_async.codemod.engine.prechecks.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.transform import analyze
 from unfake_async.codemod.migrate.imports import apply_scheduled_imports
 from unfake_async.codemod.passes.per_call_client import PerCallClientPass

@@ -12,7 +12,7 @@ import pytest
 from tests.support.code_text import flat
 from tests.support.fixtures import http_server  # noqa: F401
 from unfake_async.codemod import FixLevel, FixSafety, analyze_source
-from unfake_async.codemod.engine import prefilter
+from unfake_async.codemod.engine.prechecks import prefilter
 from unfake_async.settings import Settings
 
 

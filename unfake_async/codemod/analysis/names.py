@@ -12,7 +12,7 @@ from typing import Callable, Collection, Optional, Set
 import libcst as cst
 from libcst.metadata import QualifiedName, QualifiedNameSource
 
-from unfake_async.codemod.engine.coroutine_reach import Reach
+from unfake_async.codemod.engine.prechecks.coroutine_reach import Reach
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 _REQUESTS_MODULES = ("requests", "requests.api")
@@ -22,11 +22,11 @@ SESSION_CLASSES = frozenset(
 PARTIAL = frozenset({"functools.partial"})
 # Every requests finding resolves a name to one of these (a function of the API, or a Session
 # class: a session is known by its constructor or annotation): a module that refers to none of
-# them has nothing for the requests passes (`required_names`, engine/name_references.py).
+# them has nothing for the requests passes (`required_names`, engine/prechecks/name_references.py).
 REQUESTS_FUNCTIONS = frozenset(f"{module}.{method}" for module in _REQUESTS_MODULES for method in HTTP_METHODS)
 REQUESTS_REFERENCES = REQUESTS_FUNCTIONS | SESSION_CLASSES
 # ... and sits in a coroutine, or in a plain `def` a coroutine or a decorator runs: what sends is
-# a function of the API or a session's HTTP method (`coroutine_reach`, engine/coroutine_reach.py).
+# a function of the API or a session's HTTP method (`coroutine_reach`, engine/prechecks/coroutine_reach.py).
 REQUESTS_REACH = Reach(senders=REQUESTS_FUNCTIONS, session_factories=SESSION_CLASSES,
                        session_methods=frozenset(HTTP_METHODS))
 EXECUTOR_CLASSES = frozenset(

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from unfake_async.codemod.analysis.project_scan import OFFLOAD_WORDS, ModuleSummary, summarize
-from unfake_async.codemod.engine.coroutine_reach import Seeds
-from unfake_async.codemod.engine.prefilter import has_trigger
+from unfake_async.codemod.engine.prechecks.coroutine_reach import Seeds
+from unfake_async.codemod.engine.prechecks.prefilter import has_trigger
 
 # `from X import a, b as c` (also parenthesised over several lines) and `import a.b as c, d`.
 _FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
@@ -81,7 +81,7 @@ class ProjectFacts:
     def reach_seeds(self) -> Seeds:
         """What the engine's coroutine-reach precheck adds for this file: the words that may be
         the requests module here (a re-export's name, the `requests` of a star import) and the
-        names other modules' requests helpers are called by (engine/coroutine_reach.py)."""
+        names other modules' requests helpers are called by (engine/prechecks/coroutine_reach.py)."""
         words = {name.rpartition(".")[2] for name in self.requests_modules}
         if self.star_requests:
             words.add("requests")

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
-from unfake_async.codemod.engine import prefilter, suppression
+from unfake_async.codemod.engine import suppression
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
+from unfake_async.codemod.engine.prechecks import prefilter
 from unfake_async.settings import Settings
 
 try:  # Python 3.8+: typing.Protocol

@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pathspec
 
-from unfake_async.codemod.engine import fileio, prefilter
+from unfake_async.codemod.engine import fileio
 from unfake_async.codemod.engine.cache import Cache
 from unfake_async.codemod.engine.model import (
     CreatedFile,
@@ -30,6 +30,7 @@ from unfake_async.codemod.engine.model import (
     RunResult,
     SourceResult,
 )
+from unfake_async.codemod.engine.prechecks import prefilter
 from unfake_async.project_requirements import added_imports
 
 AnalyzeFunction = Callable[..., SourceResult]

@@ -11,10 +11,9 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst
 
-from unfake_async.codemod.engine import coroutine_reach, layout, suppression
+from unfake_async.codemod.engine import layout, suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
-from unfake_async.codemod.engine.name_references import ModuleIndex, NameTargets, may_reference
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
     PassOutcome,
@@ -23,7 +22,13 @@ from unfake_async.codemod.engine.pass_protocol import (
     mark_unlocked,
     pass_order,
 )
-from unfake_async.codemod.engine.prefilter import pass_may_apply as may_apply
+from unfake_async.codemod.engine.prechecks import coroutine_reach
+from unfake_async.codemod.engine.prechecks.name_references import (
+    ModuleIndex,
+    NameTargets,
+    may_reference,
+)
+from unfake_async.codemod.engine.prechecks.prefilter import pass_may_apply as may_apply
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
@@ -81,6 +86,9 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     if code == source:
         return SourceResult(findings=findings, joint=joint)
     parsed = original.module if original.line_numbers is None else None
+    # The layout reads the original module, not its metadata (positions, scopes and parents of
+    # every node), which can go before the layout parses the rewrite: 372 -> 335 MB at 2,000 sites.
+    original = None
     code = layout.finish(source, code, line_length=settings.line_length, path=path,
                          original_module=parsed)
     return SourceResult(findings=findings, fixed_source=code if code != source else None,

@@ -11,9 +11,10 @@ from typing import Set
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import QualifiedNameProvider, ScopeProvider
 
 from unfake_async.codemod.analysis.names import EXECUTOR_CLASSES, resolved
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 _LOOP_GETTERS = {"asyncio.get_event_loop", "asyncio.get_running_loop", "asyncio.events.get_event_loop",
                  "asyncio.events.get_running_loop"}

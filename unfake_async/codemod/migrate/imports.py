@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Optional, Set, Tuple
+from typing import Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -82,11 +82,28 @@ class _TopLevelAddImports(AddImportsVisitor):
     """`AddImportsVisitor` changes the imports at the top of the module and the module itself
     (`leave_ImportFrom` of a gathered top import, `leave_Module`), nothing in a def or class."""
 
+    def visit_Module(self, node: cst.Module) -> None:
+        # LibCST's gatherer of the imports already there walks the whole module, then reads only
+        # the leading run of import lines (after a docstring) in `leave_Module`: give it that run
+        # and the statement that ends it, not a 10,000-line SDK client.
+        super().visit_Module(node.with_changes(body=_leading_imports(node.body)))
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False
+
+
+def _leading_imports(body: Sequence[cst.BaseStatement]) -> Sequence[cst.BaseStatement]:
+    """The first statement (maybe a docstring) and the import lines after it, with the statement
+    that ends them: a prefix of `body` at least as long as what `_GatherTopImportsBeforeStatements`
+    reads (it stops at the first line that is not one import alone)."""
+    for index, statement in enumerate(body[1:], start=1):
+        if not (isinstance(statement, cst.SimpleStatementLine)
+                and isinstance(statement.body[0], (cst.Import, cst.ImportFrom))):
+            return body[:index + 1]
+    return body
 
 
 class _RemoveKnownUnused(RemoveImportsVisitor):

@@ -20,13 +20,12 @@ from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import Site
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
-from unfake_async.codemod.migrate import cleanup
-from unfake_async.codemod.migrate import home_assistant
+from unfake_async.codemod.migrate import cleanup, home_assistant
 from unfake_async.codemod.migrate.client_source import ClientSource
-from unfake_async.codemod.migrate.shared_client import source_for
 from unfake_async.codemod.migrate.imports import apply_scheduled_imports
 from unfake_async.codemod.migrate.plan import Planner, SitePlan
 from unfake_async.codemod.migrate.rewrite import Rewriter
+from unfake_async.codemod.migrate.shared_client import source_for
 from unfake_async.rules import CALL_RULE_MODULES
 from unfake_async.settings import Settings
 
@@ -42,7 +41,7 @@ class CorePass:
     """Rules UFA001-UFA003: the requests calls the whole product is about."""
 
     rule_ids = tuple(module.RULE.id for module in CALL_RULE_MODULES)
-    # Every site is a call `requests_target` resolves to one of these (engine/name_references.py).
+    # Every site is a call `requests_target` resolves to one of these (engine/prechecks/name_references.py).
     required_names = REQUESTS_REFERENCES
     coroutine_reach = REQUESTS_REACH
     # Reads `PassContext.project`: a re-exported requests or another module's helper needs no
@@ -68,15 +67,18 @@ class CorePass:
 
         chosen = [p for p in plans if _wanted(p.site, fix_level)]
         # A session becomes a client for all its calls or for none.
-        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and p not in chosen}
+        wanted_ids = {id(p) for p in chosen}
+        dropped = {_session_key(p) for p in plans if _session_key(p) is not None and id(p) not in wanted_ids}
         chosen = [p for p in chosen if _session_key(p) is None or _session_key(p) not in dropped]
+        # By identity: `p in chosen` compared plans field by field, 4 million times for 2,000 sites.
+        chosen_ids = {id(p) for p in chosen}
         fixed_source = None
         source = source_for(context)
         if chosen:
             fixed_source = _rewrite(wrapper, chosen, plans, planner, settings, source)
             if fixed_source == context.source:
                 fixed_source = None
-        findings = [_finding(context, p.site, fixed=fixed_source is not None and p in chosen) for p in plans]
+        findings = [_finding(context, p.site, fixed=fixed_source is not None and id(p) in chosen_ids) for p in plans]
         return PassOutcome(findings=findings, fixed_source=fixed_source,
                            created_files=source.created_files(fixed_source or ""))
 

@@ -12,9 +12,9 @@ from libcst.metadata import ParentNodeProvider, ScopeProvider
 
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.names import code as _code
-from unfake_async.codemod.engine import prefilter
 from unfake_async.codemod.engine.model import FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
+from unfake_async.codemod.engine.prechecks import prefilter
 
 SLEEP = frozenset({"time.sleep"})
 GET_EVENT_LOOP = frozenset({"asyncio.get_event_loop", "asyncio.events.get_event_loop"})

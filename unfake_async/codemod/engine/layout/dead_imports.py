@@ -14,7 +14,8 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import GatherUnusedImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_absolute_module_from_package_for_import, get_full_name_for_node
-from libcst.metadata import MetadataWrapper
+
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 
 def _used_names(source: str) -> Set[str]:

@@ -12,9 +12,15 @@ from __future__ import annotations
 from typing import Dict, FrozenSet, Tuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
 
-from unfake_async.codemod.engine.layout.wrap import _code, _has_comment, _newline, _statement_indent
+from unfake_async.codemod.engine.layout.wrap import (
+    _code,
+    _has_comment,
+    _newline,
+    _statement_indent,
+    layout_metadata,
+)
 
 
 class _Shift(cst.CSTTransformer):
@@ -45,7 +51,7 @@ def explode_multiline_arguments(module: cst.Module, known: FrozenSet[str], step:
     their last line sits at the arguments' indentation."""
     if "\t" in module.default_indent:
         return module
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = layout_metadata(module)
     positions = wrapper.resolve(PositionProvider)
     parents = wrapper.resolve(ParentNodeProvider)
     lines = module.code.splitlines()

@@ -17,7 +17,9 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider
+
+from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 # A line is split at most this many times over (each split goes one bracket deeper).
 _MAX_ROUNDS = 8
@@ -76,6 +78,23 @@ def _has_trailing_comma(node: cst.CSTNode) -> bool:
     return bool(items) and isinstance(getattr(items[-1], "comma", None), cst.Comma)
 
 
+# The module the last layout step read, and its metadata: joining, exploding and wrapping each
+# read a statement's positions, and a step that changes nothing hands the next the same module
+# (for a rewritten SDK client, most statements: each step's metadata was a third of the layout).
+_last_read: Optional[Tuple[cst.Module, MetadataWrapper]] = None
+
+
+def layout_metadata(module: cst.Module) -> MetadataWrapper:
+    """The metadata of `module`, shared with the previous step when it read this same module."""
+    global _last_read
+    last = _last_read
+    if last is not None and last[0] is module:
+        return last[1]
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    _last_read = (module, wrapper)
+    return wrapper
+
+
 def _code(node: cst.CSTNode) -> str:
     return _EMPTY.code_for_node(node)
 
@@ -108,7 +127,7 @@ def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
 
 def _plan_splits(module, lines: List[str], long_lines: Set[int], line_length: int, step: str):
     """For each long line: the group to split there, and how (hug or explode)."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = layout_metadata(module)
     positions = wrapper.resolve(PositionProvider)
     parents = wrapper.resolve(ParentNodeProvider)
     by_line: Dict[int, List[_Group]] = {}
@@ -303,7 +322,7 @@ def join_rewritten_statements(module: cst.Module, known: FrozenSet[str]) -> cst.
     """Statements the rewrite changed that span several lines, written on one line again (the
     wrapping then splits them where black would): their old line breaks were made for code
     that is no longer there. Statements with comments or a magic trailing comma keep theirs."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper = layout_metadata(module)
     positions = wrapper.resolve(PositionProvider)
     lines = module.code.splitlines()
     chosen = set()

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from unfake_async.codemod.engine.name_references import NameTargets
+from unfake_async.codemod.engine.prechecks.name_references import NameTargets
 
 # Off only to compare the analysis with and without it (tests, scripts/check_reach_filter.py).
 ENABLED = True

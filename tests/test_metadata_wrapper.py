@@ -1,0 +1,95 @@
+"""The engine's MetadataWrapper answers exactly as LibCST's does, with fewer walks of the tree."""
+from __future__ import annotations
+
+import pathlib
+
+import libcst as cst
+import pytest
+from libcst._metadata_dependent import LazyValue
+from libcst.metadata import (
+    ExpressionContextProvider,
+    ParentNodeProvider,
+    PositionProvider,
+    QualifiedNameProvider,
+    ScopeProvider,
+)
+from libcst.metadata import MetadataWrapper as LibCSTMetadataWrapper
+
+from unfake_async.codemod.engine.metadata import MetadataWrapper, parent_map
+
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
+SOURCES = sorted(FIXTURES.rglob("*.py"))
+PROVIDERS = (ParentNodeProvider, ExpressionContextProvider, ScopeProvider, QualifiedNameProvider, PositionProvider)
+
+
+def _plain(provider, value):
+    """A metadata value compared by content: LibCST computes qualified names lazily, and a scope
+    is compared by what it holds."""
+    if isinstance(value, LazyValue):
+        value = value()
+    if provider is ScopeProvider and value is not None:
+        return (type(value).__name__, sorted((a.name, type(a.node).__name__) for a in value.assignments))
+    return value
+
+
+def test_there_are_sources_to_compare():
+    assert len(SOURCES) >= 40
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_mapping_is_libcsts(path):
+    module = cst.parse_module(path.read_text())
+    expected = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
+    ours = MetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
+    # ScopeProvider also keys the nodes it parses out of string annotations, new on each run.
+    in_module = set(expected[ParentNodeProvider]) | {module}
+    for provider in PROVIDERS:
+        # Same nodes in the same order: passes iterate the parent map to find nodes.
+        mine = [node for node in ours[provider] if node in in_module]
+        assert mine == [node for node in expected[provider] if node in in_module], provider.__name__
+        for node in mine:
+            assert _plain(provider, ours[provider][node]) == _plain(provider, expected[provider][node]), \
+                provider.__name__
+    assert all(ours[ParentNodeProvider][node] is parent for node, parent in expected[ParentNodeProvider].items())
+
+
+def test_parents_one_at_a_time_match_parents_resolved_together():
+    module = cst.parse_module(SOURCES[0].read_text())
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    alone = dict(wrapper.resolve(ParentNodeProvider))
+    assert alone == parent_map(module)
+    assert wrapper.resolve(QualifiedNameProvider) is wrapper.resolve(QualifiedNameProvider)
+
+
+def test_a_deep_module_does_not_hit_the_recursion_limit_in_the_parent_walk():
+    depth = 400  # LibCST's own parser and walks take this; the parent walk must not be the limit
+    source = "x = " + "(" * depth + "1" + ")" * depth + "\n"
+    module = cst.parse_module(source)
+    parents = parent_map(module)
+    assert parents == dict(LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve(ParentNodeProvider))
+
+
+def test_a_visitor_with_its_own_visit_methods_still_walks_the_tree():
+    class CountNames(cst.BatchableCSTVisitor):
+        METADATA_DEPENDENCIES = (ParentNodeProvider,)
+
+        def __init__(self):
+            super().__init__()
+            self.parents_of_names = []
+
+        def visit_Name(self, node):
+            self.parents_of_names.append(type(self.get_metadata(ParentNodeProvider, node)).__name__)
+
+    visitor = CountNames()
+    MetadataWrapper(cst.parse_module("a = b(c)\n"), unsafe_skip_copy=True).visit_batched([visitor])
+    assert visitor.parents_of_names == ["AssignTarget", "Call", "Arg"]
+
+
+def test_qualified_names_asked_alone_and_of_a_node_outside_the_module():
+    module = cst.parse_module("import os.path as p\n\ndef f():\n    return p.join('a')\n")
+    names = MetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    expected = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve(QualifiedNameProvider)
+    call = next(node for node in expected if isinstance(node, cst.Call))
+    assert {q.name for q in names[call.func]()} == {q.name for q in expected[call.func]()} == {"os.path.join"}
+    assert names.get(cst.Name("p"), "outside") == "outside"
+    assert len(names) == len(expected)
