@@ -187,16 +187,13 @@ class _Module:
         return found
 
     def _for(self, node) -> Set[Chain]:
+        """`for` and `async for` loops, and a comprehension's `for` clause (same fields)."""
         source = self._visit(node.iter)
         return self._bind(node.target, source) | source | self._children(node, ("target", "iter"))
 
     def _with_item(self, node: ast.withitem) -> Set[Chain]:
         source = self._visit(node.context_expr)
         return self._bind(node.optional_vars, source) | source
-
-    def _comprehension(self, node: ast.comprehension) -> Set[Chain]:
-        source = self._visit(node.iter)
-        return self._bind(node.target, source) | source | self._children(node, ("target", "iter"))
 
     def _named(self, node: ast.NamedExpr) -> Set[Chain]:
         value = self._visit(node.value)
@@ -340,7 +337,7 @@ _HANDLERS = {
     ast.For: _Module._for,
     ast.AsyncFor: _Module._for,
     ast.withitem: _Module._with_item,
-    ast.comprehension: _Module._comprehension,
+    ast.comprehension: _Module._for,
     ast.NamedExpr: _Module._named,
     ast.Import: _Module._import,
     ast.ImportFrom: _Module._import_from,
