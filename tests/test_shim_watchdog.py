@@ -124,10 +124,20 @@ def test_a_loop_that_only_awaits_is_silent(http_server, run):
             await client.get("/slow?delay=0.4")  # a long wait is not a block
             await asyncio.to_thread(time.sleep, 0.3)  # nor is a wait on a thread
 
-    with shim.verifying("record", watchdog=THRESHOLD) as verification:
+    async def first_request():
+        async with httpx.AsyncClient(base_url=http_server.base_url) as client:
+            await client.get("/json")
+
+    # httpx and httpcore import (and on a fresh install compile) modules on the first request:
+    # a real block of the loop, once per process, that this test is not about.
+    run(first_request())
+    seen_before = http_server.requests_seen
+    # Above the shared CI machine's scheduling noise (a 127 ms stall once, at THRESHOLD 0.1 s),
+    # still below the 0.3 s and 0.4 s waits that must not count as blocks.
+    with shim.verifying("record", watchdog=0.25) as verification:
         run(busy_but_async())
     assert verification.findings == []
-    assert http_server.requests_seen == 51
+    assert http_server.requests_seen - seen_before == 51
 
 
 def test_watchdog_runs_off_the_loop_thread_and_stops_with_the_shim():
