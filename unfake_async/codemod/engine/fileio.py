@@ -201,18 +201,9 @@ def write_source(path: str, text: str, source: SourceFile) -> None:
     """
     data = encode_source(text, source)
     target = os.path.realpath(path)  # replace the file a symlink points at, not the link
-    directory = os.path.dirname(target)
+    fd, temp_path = _temp_file_beside(target)
     try:
-        fd, temp_path = tempfile.mkstemp(
-            dir=directory, prefix="." + os.path.basename(target) + ".", suffix=".unfake-tmp"
-        )
-    except OSError as exc:
-        raise FileError(f"cannot write to {directory}: {exc.strerror or exc}")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_and_sync(fd, data)
         if source.mode is not None:
             os.chmod(temp_path, source.mode)
         _replace_if_unchanged(target, temp_path, source)
@@ -225,18 +216,9 @@ def create_file(path: str, text: str) -> bool:
     """Write a new file atomically: readers see all of `text` or no file. False (and nothing
     written) when `path` exists already, e.g. created by another run meanwhile; FileError when
     it cannot be written. UTF-8, `\n` newlines, mode from the umask like any new file."""
-    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp_path = _temp_file_beside(os.path.abspath(path))
     try:
-        fd, temp_path = tempfile.mkstemp(
-            dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".unfake-tmp"
-        )
-    except OSError as exc:
-        raise FileError(f"cannot write to {directory}: {exc.strerror or exc}")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_and_sync(fd, text.encode("utf-8"))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temp_path, 0o666 & ~umask)
@@ -256,6 +238,24 @@ def create_file(path: str, text: str) -> bool:
     finally:
         _remove_quietly(temp_path)
     return True
+
+
+def _temp_file_beside(target: str):
+    """(fd, path) of a new temporary file in `target`'s folder, named after it (hidden, with the
+    `.unfake-tmp` suffix), so that a rename or link to `target` stays on one file system."""
+    directory = os.path.dirname(target)
+    try:
+        return tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(target) + ".",
+                                suffix=".unfake-tmp")
+    except OSError as exc:
+        raise FileError(f"cannot write to {directory}: {exc.strerror or exc}")
+
+
+def _write_and_sync(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _replace_if_unchanged(target: str, temp_path: str, source: SourceFile) -> None:
