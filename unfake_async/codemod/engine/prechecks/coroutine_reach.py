@@ -116,18 +116,14 @@ class _Module:
         if kind is ast.Name:
             return {(node.id,)}
         if kind is ast.Attribute:
-            parts = []
-            while isinstance(node, ast.Attribute):
-                parts.append(node.attr)
-                node = node.value
-            if isinstance(node, ast.Name):
-                parts.append(node.id)
-                return {tuple(reversed(parts))}
-            found = self._visit(node)
-            if isinstance(node, ast.Call):  # `requests.Session().get`: a method of what it makes
-                made = _name_chain(node.func)
+            base, attributes = _attribute_path(node)
+            if isinstance(base, ast.Name):
+                return {(base.id, *attributes)}
+            found = self._visit(base)
+            if isinstance(base, ast.Call):  # `requests.Session().get`: a method of what it makes
+                made = _name_chain(base.func)
                 if made is not None:
-                    found.add((*made, _CALLED, *reversed(parts)))
+                    found.add((*made, _CALLED, *attributes))
             return found
         if kind is ast.Constant:
             text = node.value
@@ -303,15 +299,18 @@ class _Facts:
                     pending.extend(by_word.get(name, ()))
 
 
-def _name_chain(node: ast.AST) -> Optional[Chain]:
-    parts = []
+def _attribute_path(node: ast.AST) -> Tuple[ast.AST, Tuple[str, ...]]:
+    """`a.b.c` -> (the node `a`, ("b", "c")); a node that is no attribute -> (itself, ())."""
+    attributes = []
     while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
+        attributes.append(node.attr)
         node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts))
-    return None
+    return node, tuple(reversed(attributes))
+
+
+def _name_chain(node: ast.AST) -> Optional[Chain]:
+    base, attributes = _attribute_path(node)
+    return (base.id, *attributes) if isinstance(base, ast.Name) else None
 
 
 def _target_names(target: ast.AST, names: List[str]) -> None:
