@@ -100,8 +100,11 @@ def timeout_option(settings: Settings) -> Optional[str]:
     return f"timeout={settings.target}.Timeout({settings.timeout}, pool=None),"
 
 
-def factory_code(settings: Settings, name: str = FACTORY) -> str:
-    """The factory every generated client comes from, and the transport it uses."""
+def factory_code(settings: Settings, name: str = FACTORY, quote_annotations: bool = True) -> str:
+    """The factory every generated client comes from, and the transport it uses. Its `X | None`
+    annotations are quoted, so that a copy type-checks on Python 3.9 in a module without
+    `from __future__ import annotations`; `quote_annotations=False` for a module that has it
+    (pyupgrade's UP037 flags the quotes there)."""
     httpx = client_module(settings)
     options = [
         "follow_redirects=True,  # requests follows redirects",
@@ -111,7 +114,8 @@ def factory_code(settings: Settings, name: str = FACTORY) -> str:
     if timeout is not None:
         options.append(timeout)
     if settings.transport == "aiohttp":
-        helpers, make = AIOHTTP_TRANSPORT_CODE.format(httpx=httpx), "_AiohttpTransport"
+        quote = '"' if quote_annotations else ""
+        helpers, make = AIOHTTP_TRANSPORT_CODE.format(httpx=httpx, q=quote), "_AiohttpTransport"
     else:
         helpers = POOLED_TRANSPORT_CODE.format(httpx=httpx, pool_size=POOL_SIZE[httpx])
         make = "_PooledTransport"
@@ -250,7 +254,7 @@ class _AiohttpTransport({httpx}.AsyncBaseTransport):
     def __init__(self, max_connections: int) -> None:
         self._tls = {httpx}.create_ssl_context()  # httpx's trust store
         self._slots = asyncio.Semaphore(max_connections)
-        self._session: "aiohttp.ClientSession | None" = None
+        self._session: {q}aiohttp.ClientSession | None{q} = None
 
     async def handle_async_request(
         self,
@@ -350,7 +354,7 @@ class _AiohttpStream({httpx}.AsyncByteStream):
     ) -> None:
         self._response = response
         self._request = request
-        self._slots: "asyncio.Semaphore | None" = slots
+        self._slots: {q}asyncio.Semaphore | None{q} = slots
 
     async def __aiter__(self):
         try:

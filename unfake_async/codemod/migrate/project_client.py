@@ -12,8 +12,6 @@ same but shows up in `asyncio.all_tasks()` and keeps a "wait for every task" shu
 """
 from __future__ import annotations
 
-import re
-
 from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.client_source import ACCESSOR_NAME, FACTORY_NAME
 from unfake_async.settings import Settings
@@ -105,16 +103,7 @@ def project_module_code(settings: Settings) -> str:
         aiohttp = "import aiohttp\n"
     header = HEADER.format(
         accessor=ACCESSOR_NAME, factory=FACTORY_NAME, httpx=httpx, aiohttp=aiohttp)
-    factory = _unquoted_annotations(client_code.factory_code(settings, name=FACTORY_NAME))
+    factory = client_code.factory_code(settings, name=FACTORY_NAME, quote_annotations=False)
     accessor = ACCESSOR_CODE.format(accessor=ACCESSOR_NAME, factory=FACTORY_NAME, httpx=httpx)
     return header + factory + accessor
 
-
-# The factory's template quotes `X | None` annotations so that an inline copy type-checks on
-# Python 3.9 in a module without `from __future__ import annotations`. This module has that
-# import, and pyupgrade's UP037 (ruff) would flag the quotes here.
-_QUOTED_OPTIONAL = re.compile(r': "([\w.]+ \| None)"')
-
-
-def _unquoted_annotations(code: str) -> str:
-    return _QUOTED_OPTIONAL.sub(r": \1", code)
