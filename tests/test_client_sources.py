@@ -89,15 +89,22 @@ HA_CALLS = """
 """
 
 
-def test_home_assistant_fixture_behaves_like_requests(tmp_path):
-    case = pf.FIXTURES / "hass_integration"
+def run_integration_before_and_after(tmp_path: pathlib.Path, fixture: str, calls: str):
+    """`calls` (a script with BASE for the server's address) run against the fixture's
+    before.py and after.py, each imported as `integration` beside the stand-in Home Assistant."""
+    case = pf.FIXTURES / fixture
     for name in ("before", "after"):
         (tmp_path / name).mkdir()
         shutil.copy(case / f"{name}.py", tmp_path / name / "integration.py")
     with serve(max_requests=50) as server:
-        script = HA_CALLS.replace("BASE", repr(server.url("").rstrip("/")))
+        script = calls.replace("BASE", repr(server.url("").rstrip("/")))
         expected = run_python(script, tmp_path / "before", HA_STAND_IN)
         got = run_python(script, tmp_path / "after", HA_STAND_IN)
+    return expected, got
+
+
+def test_home_assistant_fixture_behaves_like_requests(tmp_path):
+    expected, got = run_integration_before_and_after(tmp_path, "hass_integration", HA_CALLS)
     assert expected == ["/json", "unavailable", "timeout", "/slow"]
     assert got == expected
 
@@ -148,14 +155,7 @@ def test_home_assistant_session_fixture_keeps_the_sessions_state(tmp_path):
     """The login's cookie, the session's header and auth reach the later calls (the redirected
     one too), timeouts and errors as with requests, and Home Assistant closes the client when it
     stops, with no warning (the integration never calls the client's aclose())."""
-    case = pf.FIXTURES / "hass_session"
-    for name in ("before", "after"):
-        (tmp_path / name).mkdir()
-        shutil.copy(case / f"{name}.py", tmp_path / name / "integration.py")
-    with serve(max_requests=50) as server:
-        script = HA_SESSION_CALLS.replace("BASE", repr(server.url("").rstrip("/")))
-        expected = run_python(script, tmp_path / "before", HA_STAND_IN)
-        got = run_python(script, tmp_path / "after", HA_STAND_IN)
+    expected, got = run_integration_before_and_after(tmp_path, "hass_session", HA_SESSION_CALLS)
     auth = "Basic dXNlcjpzZWNyZXQ="  # user:secret
     assert expected["results"] == [
         {"token": "abc123"},

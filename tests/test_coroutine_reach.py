@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fixture_settings import fixture_settings
+from tests.support.rule_examples import rule_snippets
 from unfake_async.codemod.analysis.names import REQUESTS_REACH, REQUESTS_REFERENCES
 from unfake_async.codemod.engine.model import FixLevel
 from unfake_async.codemod.engine.prechecks import coroutine_reach
@@ -23,7 +24,6 @@ from unfake_async.codemod.engine.prechecks.coroutine_reach import Seeds, may_rea
 from unfake_async.codemod.engine.prechecks.name_references import NameTargets, may_reference
 from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files
 from unfake_async.codemod.engine.transform import analyze
-from unfake_async.rules import ALL_RULES
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
@@ -60,15 +60,7 @@ def test_the_pipeline_fixes_the_same_with_and_without_the_precheck(case, monkeyp
     _compare(case, Mode.DIFF, FixLevel.UNSAFE, monkeypatch)
 
 
-def _examples():
-    for rule in ALL_RULES:
-        for number, example in enumerate(rule.examples):
-            yield f"{rule.id}-example-{number}", textwrap.dedent(example.before)
-        for number, valid in enumerate(rule.valid):
-            yield f"{rule.id}-valid-{number}", textwrap.dedent(valid)
-
-
-EXAMPLES = dict(_examples())
+EXAMPLES = dict(rule_snippets())
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

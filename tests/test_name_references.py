@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import ast
-import textwrap
 from pathlib import Path
 
 import libcst as cst
@@ -21,6 +20,7 @@ import pytest
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 
+from tests.support.rule_examples import rule_snippets
 from tests.support.sampling import sampled
 from unfake_async.codemod.analysis.names import REQUESTS_REFERENCES
 from unfake_async.codemod.engine.local_slice import function_local_slice
@@ -30,7 +30,6 @@ from unfake_async.codemod.engine.prechecks.name_references import NameTargets, m
 from unfake_async.codemod.engine.transform import analyze
 from unfake_async.codemod.migrate.imports import apply_scheduled_imports
 from unfake_async.codemod.passes.per_call_client import PerCallClientPass
-from unfake_async.rules import ALL_RULES
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REQUESTS = NameTargets(REQUESTS_REFERENCES)
@@ -39,11 +38,7 @@ REQUESTS = NameTargets(REQUESTS_REFERENCES)
 def _corpus():
     for path in sorted(FIXTURES.glob("*/*.py")):
         yield f"{path.parent.name}/{path.name}", path.read_text(encoding="utf-8")
-    for rule in ALL_RULES:
-        for number, example in enumerate(rule.examples):
-            yield f"{rule.id}-example-{number}", textwrap.dedent(example.before)
-        for number, valid in enumerate(rule.valid):
-            yield f"{rule.id}-valid-{number}", textwrap.dedent(valid)
+    yield from rule_snippets()
 
 
 CORPUS = dict(_corpus())
