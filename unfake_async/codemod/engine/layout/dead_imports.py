@@ -8,6 +8,8 @@ before the rewrite is the project's business and stays.
 from __future__ import annotations
 
 import ast
+import re
+from bisect import bisect_left
 from typing import Collection, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -15,6 +17,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import GatherUnusedImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_absolute_module_from_package_for_import, get_full_name_for_node
 
+from unfake_async.codemod.engine.layout.statement_lines import parse, top_level_line_ranges
 from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 
@@ -68,14 +71,16 @@ def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cs
     # in string annotations and `__all__`).
     used_after = _used_names(rewritten)
     context = CodemodContext(full_package_name=_STAND_IN_PACKAGE)
-    candidates = False
-    package_imports = []
+    candidates: Set[cst.ImportAlias] = set()
+    package_imports: Set[cst.ImportAlias] = set()
+    bindings: Set[str] = set()
     for statement, alias in _aliases(module):
         binding = _binding(statement, alias)
         if binding not in used_before or binding in used_after:
             continue
+        bindings.add(binding)
         if isinstance(statement, cst.ImportFrom) and statement.module is None:
-            package_imports.append(alias)
+            package_imports.add(alias)
             continue
         asname = get_full_name_for_node(alias.asname.name) if alias.asname is not None else None
         name = get_full_name_for_node(alias.name)
@@ -84,12 +89,34 @@ def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cs
         else:
             RemoveImportsVisitor.remove_unused_import(
                 context, _absolute_module(statement), name, asname)
-        candidates = True
-    if package_imports:
-        module = _remove_unused_package_imports(module, package_imports)
-    if not candidates:
+        candidates.add(alias)
+    if not candidates and not package_imports:
         return module
-    return RemoveImportsVisitor(context).transform_module(module)
+    naming = _statements_naming(module, rewritten, bindings)
+    unused = _unused_aliases(module.with_changes(body=[module.body[i] for i in naming]))
+    remover = _RemoveImports(context, unused & candidates, unused & package_imports)
+    body = list(module.body)
+    for index in reversed(naming):
+        # Each statement in a module of its own: one that loses all its imports is dropped
+        # the way LibCST drops it from a body.
+        kept = cst.Module(body=[body[index]]).visit(remover).body
+        body[index:index + 1] = kept
+    return module.with_changes(body=body)
+
+
+def _statements_naming(module: cst.Module, text: str, words: Collection[str]) -> List[int]:
+    """Indexes of the top-level statements whose lines hold one of `words` as a word: any use
+    of an import's binding (code, a string annotation, `__all__`, a rebinding) is in one of
+    them, so LibCST's scope analysis of those statements alone finds every use the whole
+    module's would (on a 2,000-site module, 16 s of the 23 s a diff took)."""
+    tree = parse(text)
+    if tree is None:
+        return list(range(len(module.body)))
+    ranges = top_level_line_ranges(module, tree)
+    pattern = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, sorted(words))))
+    lines = [number for number, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]
+    return [index for index, (start, end) in enumerate(ranges)
+            if bisect_left(lines, start) < len(lines) and lines[bisect_left(lines, start)] <= end]
 
 
 class _GatherUnusedPackageImports(GatherUnusedImportsVisitor):
@@ -103,34 +130,40 @@ class _GatherUnusedPackageImports(GatherUnusedImportsVisitor):
         return super().visit_ImportFrom(node)
 
 
-class _DropAliases(cst.CSTTransformer):
-    def __init__(self, aliases: Set[cst.ImportAlias]) -> None:
-        super().__init__()
-        self.aliases = aliases
+def _unused_aliases(module: cst.Module) -> Set[cst.ImportAlias]:
+    """The import aliases of `module` that LibCST's scope analysis finds unused (no reference,
+    not in `__all__`, not in a string annotation)."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper.resolve_many(_GatherUnusedPackageImports.get_inherited_dependencies())
+    gatherer = _GatherUnusedPackageImports(CodemodContext(wrapper=wrapper))
+    wrapper.visit(gatherer)
+    return {alias for alias, _ in gatherer.unused_imports}
+
+
+class _RemoveImports(RemoveImportsVisitor):
+    """RemoveImportsVisitor told which aliases are unused (found on the statements that name
+    them, `_statements_naming`) instead of analysing the scopes of the whole module, and
+    dropping the unused `from . import name` aliases among `package_imports` too."""
+
+    def __init__(self, context: CodemodContext, unused: Set[cst.ImportAlias],
+                 package_imports: Set[cst.ImportAlias]) -> None:
+        super().__init__(context)
+        self._unused_imports = {alias: None for alias in unused}
+        self._package_imports = package_imports
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """The unused aliases are known already (`__init__`)."""
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom):
-        if isinstance(original_node.names, cst.ImportStar):
-            return updated_node
-        keep = [alias for alias in original_node.names if alias not in self.aliases]
+        if original_node.module is not None or isinstance(original_node.names, cst.ImportStar):
+            return super().leave_ImportFrom(original_node, updated_node)
+        keep = [alias for alias in original_node.names if alias not in self._package_imports]
         if len(keep) == len(original_node.names):
             return updated_node
         if not keep:
             return cst.RemoveFromParent()
         keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated_node.with_changes(names=keep)
-
-
-def _remove_unused_package_imports(module: cst.Module, candidates: List[cst.ImportAlias]) -> cst.Module:
-    """`from . import name` aliases among `candidates` that the scope analysis finds unused
-    (no reference, not in `__all__`, not in a string annotation) are dropped."""
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    wrapper.resolve_many(_GatherUnusedPackageImports.get_inherited_dependencies())
-    gatherer = _GatherUnusedPackageImports(CodemodContext(wrapper=wrapper))
-    wrapper.visit(gatherer)
-    unused = {alias for alias, _ in gatherer.unused_imports} & set(candidates)
-    if not unused:
-        return module
-    return module.visit(_DropAliases(unused))
 
 
 def _import_keys(module: cst.Module, top_level_only: bool) -> List[Tuple[cst.CSTNode, str]]:
