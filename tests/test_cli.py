@@ -402,3 +402,17 @@ def test_on_a_terminal_rule_docs_are_rendered_markdown_and_diffs_coloured():
     sink.lines(["[*] 1 fixable"])  # plain text on a terminal: brackets are not markup
     text = terminal.getvalue()
     assert "\x1b[32m+added" in text and "[*] 1 fixable" in text
+
+
+def test_a_reader_that_stops_reading_is_not_an_internal_error(tmp_path):
+    # `unfake-async src/ | head`: more findings than a pipe holds (64 KB), the reader gone.
+    calls = "".join(f"    requests.get(u + '/{number}')\n" for number in range(600))
+    (tmp_path / "bot.py").write_text(f"import requests\n\n\nasync def f(u):\n{calls}")
+    process = subprocess.Popen([sys.executable, "-m", "unfake_async", str(tmp_path), "--no-cache"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.read(100)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1
+    assert b"UFA003" in first
+    assert "internal error" not in stderr and "Traceback" not in stderr, stderr
