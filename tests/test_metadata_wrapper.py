@@ -93,3 +93,34 @@ def test_qualified_names_asked_alone_and_of_a_node_outside_the_module():
     assert {q.name for q in names[call.func]()} == {q.name for q in expected[call.func]()} == {"os.path.join"}
     assert names.get(cst.Name("p"), "outside") == "outside"
     assert len(names) == len(expected)
+
+
+def test_children_read_off_the_fields_are_libcsts_children():
+    from unfake_async.codemod.engine.metadata import children_of
+
+    kinds, seen = set(), 0
+    for path in SOURCES:
+        stack = [cst.parse_module(path.read_text())]
+        while stack:
+            node = stack.pop()
+            expected = list(node.children)
+            assert children_of(node) == expected, (path, type(node).__name__)
+            stack.extend(expected)
+            kinds.add(type(node))
+            seen += 1
+    assert seen > 50_000 and len(kinds) > 80  # the fixtures hold most kinds of node
+
+
+@pytest.mark.parametrize("first", ['f"{x}"', 'f"{x:>{width}}"', 'f"{x!r}"'])
+def test_children_of_a_field_libcst_visits_only_when_set(first, monkeypatch):
+    # FormattedStringExpression visits `format_spec` only when there is one: whichever node
+    # a class's order is learned from, every other node of the class still gets its children.
+    from unfake_async.codemod.engine import metadata
+
+    monkeypatch.setattr(metadata, "_FIELD_ORDER", {})
+    module = cst.parse_module(f'{first}\nf"{{x}}"\nf"{{x:>{{width}}}}"\nf"{{x!r:>5}}"\n')
+    stack = [module]
+    while stack:
+        node = stack.pop()
+        assert metadata.children_of(node) == list(node.children), type(node).__name__
+        stack.extend(node.children)
