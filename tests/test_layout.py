@@ -441,8 +441,8 @@ def _fixture_layouts():
 @pytest.mark.parametrize("case", _fixture_layouts())
 def test_the_statements_the_layout_skips_are_those_no_step_would_change(case, monkeypatch):
     """`_statements_to_lay_out` hands the steps only the statements with a new line that is too
-    long or inside something spanning lines: every fixture's fix is the same as when every
-    statement with a new line goes through them."""
+    long or inside something spanning lines, and joining and exploding only the latter: every
+    fixture's fix is the same as when every statement with a new line goes through all three."""
     import unfake_async.codemod.engine.layout as layout
     from tests.support.fixture_project import fixture_facts
     from tests.support.fixture_settings import fixture_settings
@@ -461,7 +461,7 @@ def test_the_statements_the_layout_skips_are_those_no_step_would_change(case, mo
 
     def every_new_statement(module, known, line_length):
         picked = chooser(module, known, line_length)
-        statements = chooser(module, known, 0)  # at 0, every new line is too long
+        statements = [(index, True) for index, _ in chooser(module, known, 0)]  # at 0, every new line is too long
         skipped.extend(set(statements) - set(picked))
         return statements
 

@@ -193,11 +193,12 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     context = CodemodContext()
     for name, obj in rewriter.needed_imports():
         AddImportsVisitor.add_needed_import(context, name, obj)
-    if f"{settings.target}." in module.code:
+    code = module.code
+    if f"{settings.target}." in code:
         AddImportsVisitor.add_needed_import(context, settings.target)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
-    module = apply_scheduled_imports(module, context)
+    module = apply_scheduled_imports(module, context, code=code)
     return rewriter.add_client_code(module).code
 
 

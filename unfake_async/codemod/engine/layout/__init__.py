@@ -7,7 +7,7 @@ rewrite made too long (`wrap`). Neither knows anything about HTTP.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import libcst as cst
 
@@ -39,21 +39,23 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
     # Line work needs positions (metadata over the whole tree): only the top-level statements
     # where it can change something get it, each in a module of its own (columns are the same there).
     body = list(module.body)
-    for index in _statements_to_lay_out(module, known, line_length):
+    for index, spanning in _statements_to_lay_out(module, known, line_length):
         alone = module.with_changes(body=[body[index]], header=[], footer=[])
-        alone = join_rewritten_statements(alone, known)
-        alone = explode_multiline_arguments(alone, known, module.default_indent)
+        if spanning:  # joining and exploding work on what spans lines; wrapping on any long line
+            alone = join_rewritten_statements(alone, known)
+            alone = explode_multiline_arguments(alone, known, module.default_indent)
         alone = wrap_long_lines(alone, known, line_length)
         body[index] = alone.body[0]
     return module.with_changes(body=body).code
 
 
-def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[int]:
-    """Indexes of the top-level statements holding a line the rewrite wrote (not in `known`)
-    that the layout steps can change: one longer than `line_length` (wrap), or one inside a
-    statement or call that spans lines (join, explode). Line ranges come from Python's `ast`:
-    LibCST's positions would cost a metadata pass over the file, and the steps' own, one per
-    statement, 3 ms each (6 s at 2,000 rewritten coroutines)."""
+def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[Tuple[int, bool]]:
+    """(index, whether a new line of it lies inside a statement or call spanning lines) of each
+    top-level statement holding a line the rewrite wrote (not in `known`) that the layout steps
+    can change: one longer than `line_length` (wrap), or one inside something spanning lines
+    (join, explode). Line ranges come from Python's `ast`: LibCST's positions would cost a
+    metadata pass over the file, and the steps' own, one per statement, 3 ms each (6 s at
+    2,000 rewritten coroutines)."""
     text = module.code
     lines = text.splitlines()
     new = [number for number, line in enumerate(lines, start=1) if line.strip() not in known]
@@ -61,13 +63,21 @@ def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[
         return []
     tree = parse(text)
     if tree is None:
-        return list(range(len(module.body)))
-    spans = multi_line_spans(tree)
-    # Each new line that a step could change (sorted, like `new`).
-    wanted = sorted({number for number in new if len(lines[number - 1]) > line_length}
-                    | _lines_within(new, spans))
-    return [index for index, (start, end) in enumerate(top_level_line_ranges(module, tree))
-            if bisect_left(wanted, start) < len(wanted) and wanted[bisect_left(wanted, start)] <= end]
+        return [(index, True) for index in range(len(module.body))]
+    spanning = sorted(_lines_within(new, multi_line_spans(tree)))
+    long = [number for number in new if len(lines[number - 1]) > line_length]
+    chosen = []
+    for index, (start, end) in enumerate(top_level_line_ranges(module, tree)):
+        spans = _any_within(spanning, start, end)
+        if spans or _any_within(long, start, end):
+            chosen.append((index, spans))
+    return chosen
+
+
+def _any_within(numbers: List[int], start: int, end: int) -> bool:
+    """Whether one of `numbers` (sorted) lies in [start, end]."""
+    at = bisect_left(numbers, start)
+    return at < len(numbers) and numbers[at] <= end
 
 
 def _lines_within(numbers: List[int], spans) -> set:
