@@ -26,7 +26,10 @@ With ``--parse-all`` it also scans a copy of the tree in which every file starts
 ``import requests``, so that every file passes the prefilter and is parsed: the worst case, and
 the one where ``--jobs`` must scale over cores.
 It prints the times and the ratios the project's targets are stated in (scan within 3x of
-ruff, at least 10x faster than the naive pass). ``--json FILE`` keeps the figures.
+ruff, at least 10x faster than the naive pass). ``--json FILE`` keeps the figures. ``--floor``
+adds, per tree, the least any Python tool must do to report what the scan reports: a fresh
+interpreter that reads the tree and ``ast.parse``s (CPython's C parser) the files the scan finds
+something in, over ``--jobs`` processes; its ratio to ruff is the best a Python tool could reach.
 """
 from __future__ import annotations
 
@@ -50,6 +53,35 @@ TREES = {
     "homeassistant": "homeassistant==2024.6.4",
 }
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "unfake-async-bench-trees"
+
+# The least any Python tool must do to report what the scan reports: start, read the tree, and
+# parse (with CPython's own C parser) the files the scan finds something in, over `jobs` processes.
+FLOOR_PASS = r"""
+import ast, multiprocessing, os, sys
+tree, listing, jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+wanted = set(open(listing).read().splitlines())
+texts = {}
+for root, dirs, files in os.walk(tree):
+    for name in files:
+        if name.endswith(".py"):
+            path = os.path.join(root, name)
+            with open(path, "rb") as handle:
+                data = handle.read()
+            if path in wanted:
+                texts[path] = data
+def parse(path):
+    try:
+        ast.parse(texts[path])
+    except SyntaxError:  # newer syntax than this interpreter's: it was read, that is the floor
+        pass
+if jobs > 1 and len(texts) > 1:
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        pool.map(parse, sorted(texts), chunksize=1)
+else:
+    for path in texts:
+        parse(path)
+print(f"{len(texts)} files parsed")
+"""
 
 NAIVE_PASS = r"""
 import os, sys, libcst
@@ -156,10 +188,18 @@ def best_of(repeat: int, command: List[str], label: str) -> Dict[str, object]:
     return best
 
 
+def files_with_findings(tree: Path, jobs: int) -> List[str]:
+    """The files the scan reports something in (one untimed run, JSON output)."""
+    done = subprocess.run(unfake_command() + ["--no-cache", "--jobs", str(jobs), "--output-format", "json",
+                                              "--exit-zero", str(tree)], capture_output=True, text=True)
+    return sorted({finding["filename"] for finding in json.loads(done.stdout)["diagnostics"]})
+
+
 def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
-                  baseline: Optional[Path] = None) -> List[Dict[str, object]]:
+                  baseline: Optional[Path] = None, floor: bool = False) -> List[Dict[str, object]]:
     """Each tree's scan and ruff's, interleaved `repeat` times; the best of each, side by side.
-    With `baseline` (a directory holding another version's `unfake_async`), its scan too."""
+    With `baseline` (a directory holding another version's `unfake_async`), its scan too; with
+    `floor`, FLOOR_PASS over the files the scan reports in: what no Python tool can go below."""
     ruff = ruff_command()
     if ruff is None:
         print("ruff not found: pip install ruff to compare with it", file=sys.stderr)
@@ -170,8 +210,15 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
         scan_command = unfake_command() + ["--check", "--no-cache", "--jobs", str(jobs), str(tree)]
         ruff_run = ruff + ["check", "--isolated", "--no-cache", "--select", "ASYNC210", str(tree)] if ruff else None
         base_command = [sys.executable, "-m", "unfake_async"] + scan_command[len(unfake_command()):]
-        scans, ruffs, bases = [], [], []
+        scans, ruffs, bases, floors = [], [], [], []
+        listing = None
+        if floor:
+            listing = Path(tempfile.mkstemp(suffix=".txt")[1])
+            listing.write_text("".join(path + "\n" for path in files_with_findings(tree, jobs)))
         for _ in range(repeat):
+            if listing is not None:
+                floors.append(timed([sys.executable, "-c", FLOOR_PASS, str(tree), str(listing), str(jobs)],
+                                    f"python floor {name}"))
             scans.append(timed(scan_command, f"unfake-async {name}"))
             if ruff_run:
                 ruffs.append(timed(ruff_run, f"ruff {name}"))
@@ -182,7 +229,11 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
         scan = min(scans, key=lambda run: run["wall_s"])
         best_ruff = min(ruffs, key=lambda run: run["wall_s"]) if ruffs else None
         best_base = min(bases, key=lambda run: run["wall_s"]) if bases else None
+        best_floor = min(floors, key=lambda run: run["wall_s"]) if floors else None
+        if listing is not None:
+            listing.unlink()
         rows.append({"tree": name, "path": str(tree), **size, "scan": scan, "ruff": best_ruff, "baseline": best_base,
+                     "floor": best_floor, "floor_runs_s": [r["wall_s"] for r in floors],
                      "scan_runs_s": [r["wall_s"] for r in scans], "ruff_runs_s": [r["wall_s"] for r in ruffs],
                      "baseline_runs_s": [r["wall_s"] for r in bases]})
     print(f"\n{'tree':14} {'files':>6} {'lines':>10}  {'unfake-async s':>14} {'ruff s':>7} {'ratio':>6} "
@@ -200,6 +251,11 @@ def compare_trees(names: List[str], cache: Path, repeat: int, jobs: int,
             print(f"{'':14} baseline {base['wall_s']:.2f} s = {base['wall_s'] / ruff_best['wall_s'] if ruff_best else 0:.1f}x "
                   f"ruff, cpu {base['cpu_s']:.2f} s; this version takes {scan['wall_s'] / base['wall_s']:.2f}x its wall "
                   f"time, {scan['cpu_s'] / base['cpu_s']:.2f}x its CPU; same last line: {base['tail'] == scan['tail']}")
+        if row["floor"] and ruff_best:
+            low = row["floor"]
+            print(f"{'':14} python floor {low['wall_s']:.2f} s = {low['wall_s'] / ruff_best['wall_s']:.1f}x ruff "
+                  f"(start, read the tree, ast.parse the {low['tail']}, {jobs} processes); the scan "
+                  f"takes {scan['wall_s'] / low['wall_s']:.1f}x the floor")
     return rows
 
 
@@ -209,6 +265,8 @@ def main() -> int:
     parser.add_argument("--scale", type=int, help="also scan a generated async monorepo of this many lines")
     parser.add_argument("--baseline", type=Path, help="with --trees: also time another version's unfake_async "
                         "package in this directory (`git archive REV unfake_async | tar -x -C DIR`)")
+    parser.add_argument("--floor", action="store_true", help="with --trees: also time the least a Python "
+                        "tool must do to report the same files (read the tree, ast.parse the files with findings)")
     parser.add_argument("--tree", type=Path, help="scan this tree instead of fetching Django")
     parser.add_argument("--sdist", default=DJANGO, help=f"requirement to fetch (default {DJANGO})")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -225,7 +283,7 @@ def main() -> int:
         report: Dict[str, object] = {}
         if args.trees:
             names = list(TREES) if args.trees == "all" else args.trees.split(",")
-            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs, args.baseline)
+            report["trees"] = compare_trees(names, args.cache, args.repeat, args.jobs, args.baseline, args.floor)
         if args.scale:
             sys.path.insert(0, str(Path(__file__).resolve().parent))
             from bench_generated import bench_scale
