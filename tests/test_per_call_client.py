@@ -238,3 +238,24 @@ def test_fixed_call_builds_the_request_the_per_call_client_built(client_headers,
     if finding.reason and "differ only in case" in finding.reason:
         before, after = before[:1] + before[2:], after[:1] + after[2:]
     assert after == before
+
+
+@pytest.mark.parametrize("runner", ["asyncio.run(main())", "loop.run_until_complete(main())",
+                                    "asyncio.get_event_loop().run_until_complete(main(), )"])
+def test_a_coroutine_the_module_runs_once_keeps_its_client(runner):
+    body = textwrap.dedent("""\
+        import asyncio
+        import httpx
+
+        async def main():
+            async with httpx.AsyncClient() as client:
+                return await client.get("https://example.com")
+
+        async def handler():
+            async with httpx.AsyncClient() as client:
+                return await client.get("https://example.com")
+
+        loop = asyncio.new_event_loop()
+        """) + runner + "\n"
+    findings = analyze_source(body).findings
+    assert [f.line for f in findings if f.rule_id == "UFA004"] == [9]  # handler's, not main's
