@@ -240,14 +240,14 @@ def test_fixed_call_builds_the_request_the_per_call_client_built(client_headers,
     assert after == before
 
 
-@pytest.mark.parametrize("runner", ["asyncio.run(main())", "loop.run_until_complete(main())",
-                                    "asyncio.get_event_loop().run_until_complete(main(), )"])
+@pytest.mark.parametrize("runner", ["asyncio.run(crawl())", "loop.run_until_complete(crawl())",
+                                    "asyncio.get_event_loop().run_until_complete(crawl(), )"])
 def test_a_coroutine_the_module_runs_once_keeps_its_client(runner):
     body = textwrap.dedent("""\
         import asyncio
         import httpx
 
-        async def main():
+        async def crawl():
             async with httpx.AsyncClient() as client:
                 return await client.get("https://example.com")
 
@@ -258,4 +258,4 @@ def test_a_coroutine_the_module_runs_once_keeps_its_client(runner):
         loop = asyncio.new_event_loop()
         """) + runner + "\n"
     findings = analyze_source(body).findings
-    assert [f.line for f in findings if f.rule_id == "UFA004"] == [9]  # handler's, not main's
+    assert [f.line for f in findings if f.rule_id == "UFA004"] == [9]  # handler's, not crawl's
