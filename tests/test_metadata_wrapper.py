@@ -124,3 +124,20 @@ def test_children_of_a_field_libcst_visits_only_when_set(first, monkeypatch):
         node = stack.pop()
         assert metadata.children_of(node) == list(node.children), type(node).__name__
         stack.extend(node.children)
+
+
+def test_nodes_of_a_class_are_the_parent_maps_in_its_order():
+    from unfake_async.codemod.analysis.async_scope import ModuleView
+
+    checked = 0
+    for path in SOURCES[::4]:
+        wrapper = MetadataWrapper(cst.parse_module(path.read_text()), unsafe_skip_copy=True)
+        parents = wrapper.resolve(ParentNodeProvider)
+        view = ModuleView(wrapper)
+        for kind in (cst.Call, cst.FunctionDef, cst.ClassDef, cst.Attribute, cst.Assign, cst.Name):
+            expected = [node for node in parents if type(node) is kind]
+            assert list(view.nodes(kind)) == expected, (path, kind)
+            checked += len(expected)
+        # A class others derive from is not in the index: the whole map is read for it.
+        assert list(view.nodes(cst.BaseExpression)) == [n for n in parents if isinstance(n, cst.BaseExpression)]
+    assert checked > 1000

@@ -38,7 +38,13 @@ class ModuleView:
 
     def nodes(self, kind: type) -> Iterator[cst.CSTNode]:
         """Every node of `kind` in the module. Read off the parent map the metadata already
-        built: a matcher walk (`m.findall`) costs as much as computing the metadata again."""
+        built: a matcher walk (`m.findall`) costs as much as computing the metadata again. A
+        node class nothing derives from (Call, FunctionDef, ...) is looked up in the wrapper's
+        index of the map by class, when it keeps one."""
+        index = getattr(self.wrapper, "nodes_of_class", None)
+        if index is not None and not kind.__subclasses__():
+            yield from index(kind)
+            return
         for node in self.parents:
             if isinstance(node, kind):
                 yield node

@@ -48,6 +48,18 @@ class MetadataWrapper(LibCSTMetadataWrapper):
                 self.module, self._metadata[ParentNodeProvider], scopes)
         return super().resolve_many(providers)
 
+    def nodes_of_class(self, kind: type) -> List[cst.CSTNode]:
+        """Every node whose class is exactly `kind`, in the parent map's order. The passes ask
+        for the calls, defs or classes of a module several times each; one pass over the map
+        (200,000 nodes at 10,000 lines) answers all of them."""
+        by_class = self.__dict__.get("_by_class")
+        if by_class is None:
+            by_class = {}
+            for node in self.resolve(ParentNodeProvider):
+                by_class.setdefault(type(node), []).append(node)
+            self.__dict__["_by_class"] = by_class
+        return by_class.get(kind, [])
+
     def visit_batched(self, visitors: Iterable[BatchableCSTVisitor], before_visit=None, after_leave=None):
         visitors = list(visitors)
         if before_visit is not None or after_leave is not None or not visitors:
