@@ -141,3 +141,52 @@ def test_nodes_of_a_class_are_the_parent_maps_in_its_order():
         # A class others derive from is not in the index: the whole map is read for it.
         assert list(view.nodes(cst.BaseExpression)) == [n for n in parents if isinstance(n, cst.BaseExpression)]
     assert checked > 1000
+
+
+class _Recorder(cst.CSTVisitor):
+    """Every callback LibCST makes, in order; skips the children of every third `If`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list = []
+        self.ifs = 0
+
+    def on_visit(self, node):
+        self.calls.append(("visit", node))
+        if isinstance(node, cst.If):
+            self.ifs += 1
+            return self.ifs % 3 != 0
+        return True
+
+    def on_leave(self, original_node):
+        self.calls.append(("leave", original_node))
+
+
+def test_a_read_only_visitor_sees_what_libcsts_walk_shows_it():
+    from unfake_async.codemod.engine.metadata import read_only_walk
+
+    seen = 0
+    for path in SOURCES:
+        module = cst.parse_module(path.read_text())
+        libcst_way, ours = _Recorder(), _Recorder()
+        module.visit(libcst_way)
+        read_only_walk(module, ours)
+        assert ours.calls == libcst_way.calls, path
+        seen += len(ours.calls)
+    assert seen > 100_000
+
+
+def test_visitors_with_field_callbacks_and_transformers_take_libcsts_walk():
+    from unfake_async.codemod.engine.metadata import _reads_only
+
+    class PerField(cst.CSTVisitor):
+        def visit_Call_func(self, node):
+            pass
+
+    class OwnAttributeHook(cst.CSTVisitor):
+        def on_visit_attribute(self, node, attribute):
+            pass
+
+    assert _reads_only(_Recorder())
+    assert not _reads_only(PerField()) and not _reads_only(OwnAttributeHook())
+    assert not _reads_only(cst.CSTTransformer())
