@@ -472,7 +472,7 @@ def test_the_statements_the_layout_skips_are_those_no_step_would_change(case, mo
     assert skipped or chosen == before
 
 
-def test_the_import_view_keeps_every_module_level_statement_but_defs_and_classes():
+def test_the_import_view_keeps_every_module_level_statement_and_empties_def_and_class_bodies():
     from unfake_async.codemod.engine.layout import import_view
 
     source = ("import os\n\n# a comment\n@decorate\nasync def f():\n    return os.sep\n\n\n"
@@ -482,4 +482,5 @@ def test_the_import_view_keeps_every_module_level_statement_but_defs_and_classes
     assert len(view.body) == len(module.body)
     assert [s.leading_lines for s in view.body] == [s.leading_lines for s in module.body]
     assert view.body[0] is module.body[0] and view.body[3] is module.body[3]  # imports and try: as they were
+    assert view.body[1].decorators == module.body[1].decorators
     assert "return os.sep" not in view.code and "x = 1" not in view.code and "import ujson as json" in view.code

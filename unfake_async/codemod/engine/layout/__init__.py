@@ -50,13 +50,13 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
 
 
 def import_view(module: cst.Module) -> cst.Module:
-    """`module` with each top-level def and class replaced by a `pass` that keeps its leading
-    lines: all the layout reads of the original (its import block, its module-level imports,
-    every statement's leading lines), without holding the original's tree while the rewrite
-    is parsed beside it (a 10,000-line module's tree is 160 MB of the peak)."""
+    """`module` with the bodies of its top-level defs and classes emptied: all the layout reads
+    of the original (its import block, its module-level imports, every statement's leading
+    lines), without the original's whole tree held while the rewrite is parsed beside it
+    (a 10,000-line module's tree is 160 MB of a 330 MB peak)."""
+    emptied = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
     return module.with_changes(body=[
-        cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=statement.leading_lines)
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else statement
+        statement.with_changes(body=emptied) if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else statement
         for statement in module.body
     ])
 
