@@ -259,3 +259,16 @@ def test_a_coroutine_the_module_runs_once_keeps_its_client(runner):
         """) + runner + "\n"
     findings = analyze_source(body).findings
     assert [f.line for f in findings if f.rule_id == "UFA004"] == [9]  # handler's, not crawl's
+
+
+@pytest.mark.parametrize("body, own", [
+    ("    async with httpx.AsyncClient() as c:\n        yield await c.get(u)\n", True),
+    ("    def inner():\n        yield 1\n    async with httpx.AsyncClient() as c:\n        return await c.get(u)\n", False),
+    ("    g = lambda: (yield)\n    async with httpx.AsyncClient() as c:\n        return await c.get(u)\n", False),
+    ("    async with httpx.AsyncClient() as c:\n        if c:\n            x = [(yield await c.get(u))]\n", True),
+])
+def test_a_generator_of_its_own_hands_its_client_to_the_consumer(body, own):
+    # lifespan-style: the function's own `yield` (not a nested def's or lambda's) keeps the client.
+    source = "import httpx\n\n\nasync def f(u):\n" + body
+    reported = [f for f in analyze_source(source).findings if f.rule_id == "UFA004"]
+    assert (not reported) is own
