@@ -167,7 +167,8 @@ class _Sibling(_Worker):
     """A worker the first worker forked once warm (`_fork_siblings`); not a child of the main
     process, so it is known by its pipe (which reads as ended when it dies) and the pid it sends."""
 
-    def __init__(self, connection) -> None:  # noqa: super().__init__ forks: not called
+    def __init__(self, connection) -> None:
+        # Not `super().__init__()`: that forks a process from the main one.
         self.connection = connection
         self.pid: Optional[int] = None
         self.ready = False
