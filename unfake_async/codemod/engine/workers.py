@@ -21,11 +21,13 @@ imports done so far are inherited); `available()` says whether this platform has
 from __future__ import annotations
 
 import collections
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import sys
+import time
 from typing import Callable, Deque, Iterator, List, Optional, Sequence, Tuple
 
 Task = Tuple[str, str, object, object]  # (path, text, settings, fix_level)
@@ -64,6 +66,9 @@ def _serve(connection, main_end, run_one: Callable[[Task], Outcome], siblings: S
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _warm_up()
+        # What the imports made lives as long as the worker: out of the collector's reach, its
+        # full collections do not walk it again, nor write to the pages the siblings share.
+        gc.freeze()
         forked = _fork_siblings(connection, [end for _, end in siblings], run_one)
         connection.send(_READY)
         _answer(connection, run_one)
@@ -138,6 +143,9 @@ class _Worker:
         return self.process.is_alive()
 
     def exit_code(self) -> Optional[int]:
+        # Its pipe reads as ended a moment before it can be waited for (longer when it has
+        # siblings to hand over to init): a short wait, on this failure path only.
+        self.process.join(_EXIT_WAIT_SECONDS)
         return self.process.exitcode
 
     def waitables(self) -> list:
@@ -196,16 +204,30 @@ class _Sibling(_Worker):
 
 def _zombie_exit_code(pid: Optional[int]) -> Optional[int]:
     """The exit code of a dead sibling, as `Process.exitcode` gives it (minus the signal that
-    killed it), read from /proc while it waits to be reaped (Linux keeps `exit_code` in the last
-    field of /proc/PID/stat); None when that is gone."""
+    killed it), read from /proc once it is a zombie waiting for the first worker to reap it
+    (Linux keeps the status in the last field of /proc/PID/stat); None when that is gone (the
+    first worker died too, and init reaped it)."""
     if pid is None:
         return None
+    deadline = time.monotonic() + _EXIT_WAIT_SECONDS
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        if fields[0] == "Z" or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)  # its pipe closed a moment before it became a zombie
     try:
-        with open(f"/proc/{pid}/stat") as handle:
-            status = int(handle.read().rsplit(None, 1)[-1])
-    except (OSError, ValueError, IndexError):
+        status = int(fields[-1])
+    except ValueError:
         return None
     return -(status & 0x7F) if status & 0x7F else status >> 8
+
+
+# How long a dead worker's exit code is waited for.
+_EXIT_WAIT_SECONDS = 1.0
 
 
 class Workers:
