@@ -143,6 +143,30 @@ def test_the_first_worker_forks_its_siblings_warm(tmp_path):
     assert len({w.pid for w in pool._workers[1:]}) == 2
 
 
+def test_when_the_first_worker_cannot_fork_the_main_process_starts_the_others(monkeypatch):
+    """os.fork failing in the first worker (out of processes): the siblings' pipes end, and the
+    main process forks the workers it needs itself; every file is still analysed."""
+    real_fork = os.fork
+
+    def fork_refused_in_workers():
+        if os.getpid() != TEST_PROCESS:
+            raise OSError("fork refused")
+        return real_fork()  # the main process's own forks (multiprocessing's) go through
+
+    monkeypatch.setattr(workers_module.os, "fork", fork_refused_in_workers)  # inherited by the workers
+    pool = start_workers(2, fake_analyze)
+    first = pool._workers[0]
+    try:
+        for i in range(12):
+            pool.submit((f"m{i:02}.py", FAKE, Settings(), FixLevel.NONE, None))
+        results = sorted(pool.results())
+        assert [path for path, _ in results] == [f"m{i:02}.py" for i in range(12)]
+        assert all(len(outcome.findings) == 1 for _, outcome in results)
+        assert first in pool._workers and first.process.is_alive()  # it went on without siblings
+    finally:
+        pool.close()
+
+
 def test_one_job_or_no_fork_means_no_workers(monkeypatch):
     assert start_workers(1) is None
     monkeypatch.setattr(workers_module, "available", lambda: False)

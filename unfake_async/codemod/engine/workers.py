@@ -98,7 +98,12 @@ def _fork_siblings(own_end, ends: List, run_one: Callable[[Task], Outcome]) -> L
     reads for its message (`_zombie_exit_code`); their pids are returned, to wait for at the end."""
     forked = []
     for index, end in enumerate(ends):
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: the pipes left read as ended, and the
+            for left in ends[index:]:  # main process forks what workers it still needs itself
+                left.close()
+            break
         if pid == 0:
             code = 0
             try:
