@@ -18,6 +18,7 @@ from unfake_async.codemod.engine.runner import (
 )
 from unfake_async.settings import Settings
 
+TEST_PROCESS = os.getpid()  # the workers' main process: forks inherit it
 pytestmark = pytest.mark.skipif(not workers_module.available(), reason="needs the fork start method")
 
 
@@ -76,19 +77,94 @@ def test_files_fail_with_a_message_when_workers_keep_dying(tmp_path):
     assert all("analysis process died" in r.error for r in result.reports)
 
 
-def test_close_stops_a_worker_in_the_middle_of_a_file():
-    pool = start_workers(2, sleeping_analyze)
-    pool.submit(("a.py", FAKE, Settings(), FixLevel.NONE))
-    for _ in range(200):  # until the worker has warmed up and taken the file
+def _alive(pid):
+    """Whether `pid` runs (a zombie, dead and waiting for its parent to reap it, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _busy_pool(analyze, paths):
+    """A pool of two whose workers (the first and the sibling it forked) each took a file."""
+    pool = start_workers(2, analyze)
+    for path in paths:
+        pool.submit((path, FAKE, Settings(), FixLevel.NONE, None))
+    for _ in range(400):
         pool._pump()
-        if pool._workers[0].task == "a.py":
+        if all(w.task is not None for w in pool._workers):
             break
         time.sleep(0.05)
-    assert pool._workers[0].task == "a.py"
-    processes = [w.process for w in pool._workers]
+    assert sorted(w.task for w in pool._workers) == sorted(paths)
+    return pool
+
+
+def test_close_stops_a_worker_in_the_middle_of_a_file():
+    pool = _busy_pool(sleeping_analyze, ["a.py", "b.py"])
+    first, sibling = pool._workers
+    assert isinstance(sibling, workers_module._Sibling) and sibling.pid not in (None, first.process.pid)
     pool.close()
-    assert processes and not any(p.is_alive() for p in processes)
-    assert all(p.exitcode == -9 for p in processes)  # killed, not left to finish
+    assert not first.process.is_alive() and first.process.exitcode == -9  # killed, not left to finish
+    for _ in range(100):
+        if not _alive(sibling.pid):
+            break
+        time.sleep(0.05)
+    assert not _alive(sibling.pid)
+
+
+def crash_in_a_sibling(source, *, path, settings, fix_level):
+    """Dies with exit code 6 in a sibling (whose parent is the first worker, not the test's
+    process); analyses normally in the first worker."""
+    if os.getppid() != TEST_PROCESS:
+        os._exit(6)
+    return fake_analyze(source, path=path, settings=settings, fix_level=fix_level)
+
+
+def test_a_sibling_that_dies_is_reported_with_its_exit_code(tmp_path):
+    """The sibling is not the main process's child: its exit code is read while it is a zombie
+    of the first worker. It dies in its first file; the first worker analyses the others."""
+    paths = tree(tmp_path, {f"m{i}.py": FAKE for i in range(4)})
+    result = run(paths, jobs=2, analyze=crash_in_a_sibling, workers=start_workers(2, crash_in_a_sibling))
+    errors = [r.error for r in result.reports if r.error]
+    assert errors == ["internal error: the analysis process died (exit code 6); file not checked"]
+    assert sum(len(r.findings) == 1 for r in result.reports) == 3
+
+
+def test_the_first_worker_forks_its_siblings_warm(tmp_path):
+    """Siblings inherit libcst from the first worker instead of importing it again: their
+    import of it is a no-op, and each analyses files with the same results."""
+    files = {f"m{i:02}.py": FAKE for i in range(12)}
+    paths = tree(tmp_path, files)
+    pool = start_workers(3, fake_analyze)
+    assert len(pool._workers) == 3 and all(isinstance(w, workers_module._Sibling) for w in pool._workers[1:])
+    result = run(paths, jobs=3, workers=pool)
+    assert all(r.error is None and len(r.findings) == 1 for r in result.reports)
+    assert len({w.pid for w in pool._workers[1:]}) == 2
+
+
+def test_when_the_first_worker_cannot_fork_the_main_process_starts_the_others(monkeypatch):
+    """os.fork failing in the first worker (out of processes): the siblings' pipes end, and the
+    main process forks the workers it needs itself; every file is still analysed."""
+    real_fork = os.fork
+
+    def fork_refused_in_workers():
+        if os.getpid() != TEST_PROCESS:
+            raise OSError("fork refused")
+        return real_fork()  # the main process's own forks (multiprocessing's) go through
+
+    monkeypatch.setattr(workers_module.os, "fork", fork_refused_in_workers)  # inherited by the workers
+    pool = start_workers(2, fake_analyze)
+    first = pool._workers[0]
+    try:
+        for i in range(12):
+            pool.submit((f"m{i:02}.py", FAKE, Settings(), FixLevel.NONE, None))
+        results = sorted(pool.results())
+        assert [path for path, _ in results] == [f"m{i:02}.py" for i in range(12)]
+        assert all(len(outcome.findings) == 1 for _, outcome in results)
+        assert first in pool._workers and first.process.is_alive()  # it went on without siblings
+    finally:
+        pool.close()
 
 
 def test_one_job_or_no_fork_means_no_workers(monkeypatch):
