@@ -8,14 +8,21 @@ node for nobody. ParentNodeProvider then asks every node for its `children`, a t
 
 `MetadataWrapper` here gives the same mappings with fewer walks:
 - a round whose providers all work from `visit_Module` alone calls it, without the outer walk;
-- the parent map comes from one walk over `children`, in ParentNodeProvider's order (each
-  node's children entered when the node is left), so code that iterates it sees the same order;
-- qualified names are made for the nodes asked about (`LazyQualifiedNames`), not stored for all.
+- the parent map comes from one walk over each node's children (`children_of`, read off its
+  fields instead of LibCST rebuilding the node to collect them), in ParentNodeProvider's order
+  (each node's children entered when the node is left), so code that iterates it sees the same
+  order; `nodes_of_class` indexes it by class;
+- qualified names are made for the nodes asked about (`LazyQualifiedNames`), not stored for all;
+- a plain read-only visitor (`visit_<Node>`/`leave_<Node>` only) walks with `read_only_walk`,
+  the same callbacks in the same order without LibCST's rebuilding walk.
 
-Every other provider, and every visitor run with `visit`/`visit_batched`, goes through LibCST
-unchanged. It reads `MetadataWrapper._metadata` (the computed mappings), stable since LibCST 0.3,
-and makes LibCST's `LazyValue` (`get_metadata` calls it; not exported, there since 0.4);
-`tests/test_metadata_wrapper.py` compares every mapping with LibCST's own on the fixtures.
+Every other provider, every transformer, and every visitor with per-field callbacks goes through
+LibCST unchanged. Three LibCST internals are relied on: `MetadataWrapper._metadata` (the computed
+mappings, stable since LibCST 0.3), `LazyValue` (`get_metadata` calls it; not exported, there
+since 0.4), and each node class's `_visit_and_replace_children`, run once per class with a
+recording visitor to learn the order of its child fields. `tests/test_metadata_wrapper.py`
+compares every mapping, the children of every node and a recording visitor's calls with
+LibCST's own on the fixtures, so an upgrade that changes any of them shows.
 """
 from __future__ import annotations
 
