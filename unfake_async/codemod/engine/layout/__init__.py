@@ -6,7 +6,6 @@ rewrite made too long (`wrap`). Neither knows anything about HTTP.
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from typing import List, Optional, Tuple
 
 import libcst as cst
@@ -14,6 +13,8 @@ import libcst as cst
 from unfake_async.codemod.engine.layout.explode import explode_multiline_arguments
 from unfake_async.codemod.engine.layout.imports import tidy_imports
 from unfake_async.codemod.engine.layout.statement_lines import (
+    any_within,
+    lines_within,
     multi_line_spans,
     parse,
     top_level_line_ranges,
@@ -34,7 +35,7 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
         module = cst.parse_module(code)
     except cst.ParserSyntaxError:
         return code
-    module = tidy_imports(original, original_module, module, path, code)
+    module = tidy_imports(original, original_module, module, code, path)
     known = known_lines(original)
     # Line work needs positions (metadata over the whole tree): only the top-level statements
     # where it can change something get it, each in a module of its own (columns are the same there).
@@ -76,25 +77,11 @@ def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[
     tree = parse(text)
     if tree is None:
         return [(index, True) for index in range(len(module.body))]
-    spanning = sorted(_lines_within(new, multi_line_spans(tree)))
+    spanning = sorted(lines_within(new, multi_line_spans(tree)))
     long = [number for number in new if len(lines[number - 1]) > line_length]
     chosen = []
     for index, (start, end) in enumerate(top_level_line_ranges(module, tree)):
-        spans = _any_within(spanning, start, end)
-        if spans or _any_within(long, start, end):
+        spans = any_within(spanning, start, end)
+        if spans or any_within(long, start, end):
             chosen.append((index, spans))
     return chosen
-
-
-def _any_within(numbers: List[int], start: int, end: int) -> bool:
-    """Whether one of `numbers` (sorted) lies in [start, end]."""
-    at = bisect_left(numbers, start)
-    return at < len(numbers) and numbers[at] <= end
-
-
-def _lines_within(numbers: List[int], spans) -> set:
-    """The `numbers` (sorted) that lie within one of `spans` (first line, last line)."""
-    found = set()
-    for start, end in spans:
-        found.update(numbers[bisect_left(numbers, start):bisect_right(numbers, end)])
-    return found

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_left
 from typing import Collection, List, Optional, Set, Tuple
 
 import libcst as cst
@@ -17,7 +16,7 @@ from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import GatherUnusedImportsVisitor, RemoveImportsVisitor
 from libcst.helpers import get_absolute_module_from_package_for_import, get_full_name_for_node
 
-from unfake_async.codemod.engine.layout.statement_lines import parse, top_level_line_ranges
+from unfake_async.codemod.engine.layout.statement_lines import any_within, parse, top_level_line_ranges
 from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 
@@ -26,7 +25,11 @@ def _used_names(source: str) -> Set[str]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    return _names(tree)
+
+
+def _names(tree: Optional[ast.Module]) -> Set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} if tree is not None else set()
 
 
 # RemoveImportsVisitor names a relative import by its absolute module, which it computes from
@@ -69,7 +72,8 @@ def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cs
     # A name still read somewhere in the rewrite keeps its import: the scope analysis (the costly
     # part) is only asked about names the rewrite no longer reads as code (it also finds uses
     # in string annotations and `__all__`).
-    used_after = _used_names(rewritten)
+    tree = parse(rewritten)  # read again by `_statements_naming`
+    used_after = _names(tree)
     context = CodemodContext(full_package_name=_STAND_IN_PACKAGE)
     candidates: Set[cst.ImportAlias] = set()
     package_imports: Set[cst.ImportAlias] = set()
@@ -92,7 +96,7 @@ def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cs
         candidates.add(alias)
     if not candidates and not package_imports:
         return module
-    naming = _statements_naming(module, rewritten, bindings)
+    naming = _statements_naming(module, rewritten, tree, bindings)
     unused = _unused_aliases(module.with_changes(body=[module.body[i] for i in naming]))
     remover = _RemoveImports(context, unused & candidates, unused & package_imports)
     body = list(module.body)
@@ -104,19 +108,19 @@ def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cs
     return module.with_changes(body=body)
 
 
-def _statements_naming(module: cst.Module, text: str, words: Collection[str]) -> List[int]:
+def _statements_naming(module: cst.Module, text: str, tree: Optional[ast.Module],
+                       words: Collection[str]) -> List[int]:
     """Indexes of the top-level statements whose lines hold one of `words` as a word: any use
     of an import's binding (code, a string annotation, `__all__`, a rebinding) is in one of
     them, so LibCST's scope analysis of those statements alone finds every use the whole
-    module's would (on a 2,000-site module, 16 s of the 23 s a diff took)."""
-    tree = parse(text)
+    module's would (on a 2,000-site module, 16 s of the 23 s a diff took). `tree`: `text`'s
+    `ast`, None where it does not parse."""
     if tree is None:
         return list(range(len(module.body)))
     ranges = top_level_line_ranges(module, tree)
     pattern = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, sorted(words))))
     lines = [number for number, line in enumerate(text.splitlines(), start=1) if pattern.search(line)]
-    return [index for index, (start, end) in enumerate(ranges)
-            if bisect_left(lines, start) < len(lines) and lines[bisect_left(lines, start)] <= end]
+    return [index for index, (start, end) in enumerate(ranges) if any_within(lines, start, end)]
 
 
 class _GatherUnusedPackageImports(GatherUnusedImportsVisitor):

@@ -37,11 +37,11 @@ _STDLIB_NAMES: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ()
 })
 
 
-def tidy_imports(original: str, original_module: cst.Module, module: cst.Module,
-                 path: Optional[str] = None, code: Optional[str] = None) -> cst.Module:
-    """`module` (the rewrite of `original`, parsed from `code` if given) with dead, repeated and
+def tidy_imports(original: str, original_module: cst.Module, module: cst.Module, code: str,
+                 path: Optional[str] = None) -> cst.Module:
+    """`module` (the rewrite of `original`, parsed from `code`) with dead, repeated and
     misplaced imports fixed."""
-    module = remove_newly_unused(original, module, module.code if code is None else code)
+    module = remove_newly_unused(original, module, code)
     module = drop_repeated(original_module, module, _leading_statements(module))
     module = no_new_blank_lines_at_the_top(original_module, module)
     before = _block(original_module)

@@ -8,7 +8,8 @@ remove, instead of the whole module.
 from __future__ import annotations
 
 import ast
-from typing import List, Optional, Tuple
+from bisect import bisect_left, bisect_right
+from typing import Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -51,3 +52,17 @@ def multi_line_spans(tree: ast.Module) -> List[Tuple[int, int]]:
         if isinstance(node, (ast.stmt, ast.Call)) and not isinstance(node, _COMPOUND)
         and node.end_lineno is not None and node.end_lineno > node.lineno
     ]
+
+
+def any_within(numbers: List[int], start: int, end: int) -> bool:
+    """Whether one of `numbers` (sorted) lies in [start, end]."""
+    at = bisect_left(numbers, start)
+    return at < len(numbers) and numbers[at] <= end
+
+
+def lines_within(numbers: List[int], spans: Iterable[Tuple[int, int]]) -> Set[int]:
+    """The `numbers` (sorted) that lie within one of `spans` (first line, last line)."""
+    found: Set[int] = set()
+    for start, end in spans:
+        found.update(numbers[bisect_left(numbers, start):bisect_right(numbers, end)])
+    return found
