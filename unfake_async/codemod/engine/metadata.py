@@ -69,12 +69,11 @@ class MetadataWrapper(LibCSTMetadataWrapper):
         """Every node whose class is exactly `kind`, in the parent map's order. The passes ask
         for the calls, defs or classes of a module several times each; one pass over the map
         (200,000 nodes at 10,000 lines) answers all of them."""
-        by_class = self.__dict__.get("_by_class")
+        by_class = getattr(self, "_by_class", None)
         if by_class is None:
-            by_class = {}
+            by_class = self._by_class = {}
             for node in self.resolve(ParentNodeProvider):
                 by_class.setdefault(type(node), []).append(node)
-            self.__dict__["_by_class"] = by_class
         return by_class.get(kind, [])
 
     def visit_batched(self, visitors: Iterable[BatchableCSTVisitor], before_visit=None, after_leave=None):
