@@ -190,3 +190,92 @@ def test_visitors_with_field_callbacks_and_transformers_take_libcsts_walk():
     assert _reads_only(_Recorder())
     assert not _reads_only(PerField()) and not _reads_only(OwnAttributeHook())
     assert not _reads_only(cst.CSTTransformer())
+
+
+class _FieldRecorder(_Recorder):
+    """`_Recorder` that also hears every field LibCST enters and leaves."""
+
+    def on_visit_attribute(self, node, attribute):
+        self.calls.append(("field", node, attribute))
+
+    def on_leave_attribute(self, original_node, attribute):
+        self.calls.append(("left", original_node, attribute))
+
+
+class _CallFuncRecorder(_Recorder):
+    """A visitor with one per-field callback of its own, the way ScopeProvider has some."""
+
+    def visit_Call_func(self, node):
+        self.calls.append(("func", node))
+
+    def leave_Call_args(self, original_node):
+        self.calls.append(("args done", original_node))
+
+
+@pytest.mark.parametrize("recorder", [_Recorder, _FieldRecorder, _CallFuncRecorder])
+def test_visits_read_only_make_libcsts_calls_in_libcsts_order(recorder):
+    from unfake_async.codemod.engine.metadata import read_only_visits
+
+    seen = 0
+    for path in SOURCES:
+        module = cst.parse_module(path.read_text())
+        libcst_way, ours = recorder(), recorder()
+        module.visit(libcst_way)
+        with read_only_visits():
+            assert module.visit(ours) is module
+        assert ours.calls == libcst_way.calls, path
+        seen += len(ours.calls)
+    assert seen > 100_000
+
+
+def test_visits_read_only_give_libcsts_scopes_and_matches_and_leave_transformers_alone():
+    import libcst.matchers as m
+
+    from unfake_async.codemod.engine.metadata import read_only_visits
+
+    class Upper(cst.CSTTransformer):
+        def leave_Name(self, original_node, updated_node):
+            return updated_node.with_changes(value=updated_node.value.upper())
+
+    for path in SOURCES:
+        module = cst.parse_module(path.read_text())
+        expected = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
+        calls = m.findall(module, m.Call(func=m.Attribute()))
+        upper = module.visit(Upper()).code
+        with read_only_visits():
+            ours = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve_many(PROVIDERS)
+            assert m.findall(module, m.Call(func=m.Attribute())) == calls
+            assert module.visit(Upper()).code == upper
+        for provider in PROVIDERS:
+            for node in expected[ParentNodeProvider]:
+                assert _plain(provider, ours[provider].get(node)) == _plain(provider, expected[provider].get(node)), \
+                    (path, provider.__name__)
+
+
+def test_visits_read_only_end_with_libcsts_walk_back_even_after_an_error():
+    from unfake_async.codemod.engine.metadata import read_only_visits
+
+    libcst_visit = cst.CSTNode.visit
+    with pytest.raises(ZeroDivisionError):
+        with read_only_visits():
+            with read_only_visits():  # re-entered by a nested analysis
+                assert cst.CSTNode.visit is not libcst_visit
+            assert cst.CSTNode.visit is not libcst_visit  # the inner exit leaves it to the outer one
+            1 / 0
+    assert cst.CSTNode.visit is libcst_visit
+
+
+def test_code_ranges_are_positionproviders_for_every_node():
+    from unfake_async.codemod.engine.positions import code_ranges
+
+    checked = 0
+    for path in SOURCES + [SOURCES[0].with_name("__no_trailing_newline__")]:
+        text = path.read_text() if path.exists() else "x = (1,\n  2)\r\nif x:\r\n    pass  # no newline"
+        module = cst.parse_module(text)
+        expected = LibCSTMetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        ours = code_ranges(module)
+        assert list(ours) == list(expected)
+        for node, position in expected.items():
+            assert ours[node] == position, (path, type(node).__name__)
+        checked += len(expected)
+    assert checked > 100_000

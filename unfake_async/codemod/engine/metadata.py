@@ -16,20 +16,25 @@ node for nobody. ParentNodeProvider then asks every node for its `children`, a t
 - a plain read-only visitor (`visit_<Node>`/`leave_<Node>` only) walks with `read_only_walk`,
   the same callbacks in the same order without LibCST's rebuilding walk.
 
-Every other provider, every transformer, and every visitor with per-field callbacks goes through
-LibCST unchanged. Three LibCST internals are relied on: `MetadataWrapper._metadata` (the computed
-mappings, stable since LibCST 0.3), `LazyValue` (`get_metadata` calls it; not exported, there
-since 0.4), and each node class's `_visit_and_replace_children`, run once per class with a
-recording visitor to learn the order of its child fields. `tests/test_metadata_wrapper.py`
-compares every mapping, the children of every node and a recording visitor's calls with
-LibCST's own on the fixtures, so an upgrade that changes any of them shows.
+- positions come from `positions.code_ranges`, LibCST's code generation with cheaper bookkeeping;
+- inside `read_only_visits()` (the whole of `transform.analyze`), every `CSTVisitor`, LibCST's
+  providers and matchers included, walks without LibCST rebuilding each node.
+
+Every other provider and every transformer goes through LibCST unchanged. LibCST internals
+relied on: `MetadataWrapper._metadata` (the computed mappings, stable since LibCST 0.3),
+`LazyValue` (`get_metadata` calls it; not exported, there since 0.4), each node class's
+`_visit_and_replace_children`, run once per class with a recording visitor to learn the order
+of its child fields, `CSTNode.visit` (replaced while `read_only_visits` is entered), and
+`CodegenState`'s position hooks (`positions`). `tests/test_metadata_wrapper.py` compares every
+mapping, the children of every node, every node's position, and recording visitors' calls (per
+field too) with LibCST's own on the fixtures, so an upgrade that changes any of them shows.
 """
 from __future__ import annotations
 
 import dataclasses
 import re
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from types import MappingProxyType
 from typing import Collection, Dict, Iterable, Iterator, List, Optional, Set, Tuple
@@ -38,7 +43,9 @@ import libcst as cst
 from libcst import BatchableCSTVisitor
 from libcst._metadata_dependent import LazyValue
 from libcst.metadata import MetadataWrapper as LibCSTMetadataWrapper
-from libcst.metadata import ParentNodeProvider, QualifiedNameProvider, ScopeProvider
+from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameProvider, ScopeProvider
+
+from unfake_async.codemod.engine.positions import code_ranges
 
 _MODULE_ONLY = frozenset({"visit_Module"})
 
@@ -50,6 +57,8 @@ class MetadataWrapper(LibCSTMetadataWrapper):
         wanted = _with_dependencies(providers)
         if ParentNodeProvider not in self._metadata and wanted & {ParentNodeProvider, QualifiedNameProvider}:
             self._metadata[ParentNodeProvider] = MappingProxyType(parent_map(self.module))
+        if PositionProvider in wanted and PositionProvider not in self._metadata:
+            self._metadata[PositionProvider] = code_ranges(self.module)
         if QualifiedNameProvider in wanted and QualifiedNameProvider not in self._metadata:
             scopes = super().resolve_many([ScopeProvider])[ScopeProvider]
             self._metadata[QualifiedNameProvider] = LazyQualifiedNames(
@@ -165,6 +174,93 @@ def _reads_only(visitor) -> bool:
     return _READS_ONLY[kind]
 
 
+@contextmanager
+def read_only_visits() -> Iterator[None]:
+    """While inside, `CSTNode.visit` with a `CSTVisitor` (never a transformer) makes the calls
+    LibCST's walk makes (`on_visit`, each visited field's `on_visit_attribute` and
+    `on_leave_attribute`, the children, `on_leave`) on the same nodes in the same order, without
+    LibCST rebuilding and validating each node it passes (`_visit_and_replace_children`).
+
+    `MetadataWrapper.visit` can route a plain visitor itself (`read_only_walk`), but LibCST's
+    own providers walk from inside their callbacks (ScopeProvider's `visit_Call` calls
+    `node.func.visit(self)`), and so do matcher helpers (`m.findall`): only the method they
+    call can serve them. A visitor's result is the node it was given either way. Re-entrant;
+    the original method is back on exit. `engine.transform.analyze` runs inside it."""
+    global _inside
+    if _inside:
+        yield
+        return
+    _inside = True
+    cst.CSTNode.visit = _visit_reading_only
+    try:
+        yield
+    finally:
+        cst.CSTNode.visit = _LIBCST_VISIT
+        _inside = False
+
+
+_LIBCST_VISIT = cst.CSTNode.visit
+_inside = False
+_DEFAULT = cst.MaybeSentinel.DEFAULT
+# Per visitor class: True when it hooks every field (`on_visit_attribute` of its own, as
+# matcher and batched visitors do), else the names of its own `visit_<Node>_<field>` /
+# `leave_<Node>_<field>` methods (usually none: nothing to call per field).
+_FIELD_HOOKS: Dict[type, object] = {}
+
+
+def _visit_reading_only(node, visitor):
+    if not isinstance(visitor, cst.CSTVisitor):
+        return _LIBCST_VISIT(node, visitor)
+    if visitor.on_visit(node):
+        kind = type(node)
+        order = _FIELD_ORDER.get(kind)
+        if order is None:
+            order = _FIELD_ORDER[kind] = _FieldOrder.of(node)
+        names, unseen = order
+        if unseen and any(getattr(node, name) is not None for name in unseen):
+            node._visit_and_replace_children(visitor)  # a field visited only when set: LibCST's walk
+        else:
+            hooks = _FIELD_HOOKS.get(type(visitor))
+            if hooks is None:
+                hooks = _FIELD_HOOKS[type(visitor)] = _field_hooks(type(visitor))
+            every = hooks is True
+            for name in names:
+                if every or (hooks and f"visit_{kind.__name__}_{name}" in hooks):
+                    visitor.on_visit_attribute(node, name)
+                value = getattr(node, name)
+                if value is None or value is _DEFAULT:
+                    pass
+                elif _is_node(value):
+                    value.visit(visitor)
+                else:
+                    for child in value:
+                        child.visit(visitor)
+                if every or (hooks and f"leave_{kind.__name__}_{name}" in hooks):
+                    visitor.on_leave_attribute(node, name)
+    visitor.on_leave(node)
+    return node
+
+
+def _is_node(value) -> bool:
+    """`isinstance(value, cst.CSTNode)` without an ABC check for every field of every node."""
+    kind = type(value)
+    known = _NODE_CLASSES.get(kind)
+    if known is None:
+        known = _NODE_CLASSES[kind] = isinstance(value, cst.CSTNode)
+    return known
+
+
+_NODE_CLASSES: Dict[type, bool] = {}
+
+
+def _field_hooks(kind: type):
+    if (kind.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute
+            or kind.on_leave_attribute is not cst.CSTVisitor.on_leave_attribute):
+        return True
+    return frozenset(name for name in dir(kind) if _ATTRIBUTE_CALLBACK.match(name)
+                     and getattr(kind, name) is not getattr(cst.CSTVisitor, name, None))
+
+
 def parent_map(module: cst.Module) -> Dict[cst.CSTNode, cst.CSTNode]:
     """ParentNodeProvider's mapping, in its order, from one walk (iterative: no recursion limit)."""
     parents: Dict[cst.CSTNode, cst.CSTNode] = {}
@@ -199,7 +295,9 @@ def children_of(node: cst.CSTNode) -> List[cst.CSTNode]:
     found: List[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if value is None or value is _DEFAULT:
+            continue
+        if _is_node(value):
             found.append(value)
         elif isinstance(value, (tuple, list)):
             found.extend(value)

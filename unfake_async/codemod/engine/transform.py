@@ -14,6 +14,7 @@ import libcst
 
 from unfake_async.codemod.engine import layout, suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice
+from unfake_async.codemod.engine.metadata import read_only_visits
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.pass_protocol import (
     PassContext,
@@ -33,6 +34,7 @@ from unfake_async.codemod.engine.prechecks.prefilter import pass_may_apply as ma
 from unfake_async.settings import DEFAULT_SETTINGS, Settings
 
 
+@read_only_visits()  # LibCST's walks without rebuilding each node, for every visitor of the analysis
 def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] = None,
             fix_level: FixLevel = FixLevel.NONE, shortcuts: bool = True,
             project: Optional[object] = None) -> SourceResult:
