@@ -300,3 +300,31 @@ def test_a_client_used_but_never_made_by_a_coroutine_skips_the_parse():
     assert holds_coroutine_call(ast.parse(made_per_call), PerCallClientPass.required_calls)
     sliced, whole = both(made_per_call)
     assert sliced == whole and [f.rule_id for f in sliced] == ["UFA004"]
+
+
+def test_one_walk_finds_the_statements_a_walk_per_statement_finds():
+    """`_holders` (one walk of the module) against `_holds_coroutine_call` and a walk for kept
+    calls run on each module-level and class-body statement, as the slicer once did."""
+    from unfake_async.codemod.engine.local_slice import _CandidateTest, _call_name, _holders, _holds_coroutine_call
+    from unfake_async.codemod.passes.per_call_client import PerCallClientPass
+
+    def asked(body):  # the statements the slicer asks about: module level and class bodies, nested
+        for statement in body:
+            yield statement
+            if isinstance(statement, ast.ClassDef):
+                yield from asked(statement.body)
+
+    compared = held = 0
+    for path in sorted(FIXTURES.rglob("*.py")) + sorted(Path(__file__).parent.glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        for targets, kept in ((TARGETS, frozenset()),
+                              (PerCallClientPass.local_calls, PerCallClientPass.slice_kept_calls)):
+            candidate = _CandidateTest(tree, frozenset(targets))
+            found = _holders(tree, candidate, kept)
+            for statement in asked(tree.body):
+                expected = _holds_coroutine_call(statement, False, candidate) or any(
+                    isinstance(inner, ast.Call) and _call_name(inner) in kept for inner in ast.walk(statement))
+                assert (id(statement) in found) == expected, (path, statement.lineno)
+                compared += 1
+                held += expected
+    assert compared > 5000 and held > 100

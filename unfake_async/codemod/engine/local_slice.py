@@ -63,10 +63,11 @@ def function_local_slice(source: str, qualified_names: Iterable[str],
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    if any(isinstance(node, ast.Global) for node in ast.walk(tree)):
+    candidate = _CandidateTest(tree, frozenset(qualified_names))
+    if candidate.has_global:
         return None
     lines = source.split("\n")
-    slicer = _Slicer(lines, _CandidateTest(tree, frozenset(qualified_names)), frozenset(kept_calls))
+    slicer = _Slicer(lines, _holders(tree, candidate, frozenset(kept_calls)))
     slicer.module(tree.body)
     kept, numbers = [], []
     for index, line in enumerate(lines):
@@ -94,8 +95,11 @@ class _CandidateTest:
     def __init__(self, tree: ast.Module, targets: frozenset) -> None:
         self.targets = targets
         self.bound: Dict[str, Set[str]] = {}  # local name -> dotted names an import gives it
+        self.has_global = False  # read on the same walk: the slicer's other question of every node
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
+            if isinstance(node, ast.Global):
+                self.has_global = True
+            elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
                         self._bind(alias.asname, alias.name)
@@ -124,9 +128,8 @@ class _CandidateTest:
 
 
 class _Slicer:
-    def __init__(self, lines: Sequence[str], candidate: Callable[[ast.Call], bool],
-                 kept_calls: frozenset = frozenset()) -> None:
-        self.lines, self.candidate, self.kept_calls = lines, candidate, kept_calls
+    def __init__(self, lines: Sequence[str], holders: Set[int]) -> None:
+        self.lines, self.holders = lines, holders
         self.keep = [False] * len(lines)
         self.body_stubs: Set[int] = set()  # line indices whose text becomes `pass` (a stubbed body)
 
@@ -172,13 +175,37 @@ class _Slicer:
         return not line[: first.col_offset].strip()
 
     def _holds_candidate(self, node: ast.AST) -> bool:
-        return _holds_coroutine_call(node, False, self.candidate) or (
-            bool(self.kept_calls) and any(isinstance(inner, ast.Call) and _call_name(inner) in self.kept_calls
-                                          for inner in ast.walk(node)))
+        return id(node) in self.holders
 
     def _keep(self, first: int, last: Optional[int]) -> None:
         for index in range(first - 1, (last or first)):
             self.keep[index] = True
+
+
+def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls: frozenset) -> Set[int]:
+    """The ids of the module-level and class-body statements that hold a candidate call run
+    directly by an `async def` (as `_holds_coroutine_call` judges it), or a call named in
+    `kept_calls` in any scope: the statements the slicer keeps. One walk of the module, each
+    node carrying the statements it is inside, instead of a walk per statement."""
+    found: Set[int] = set()
+    stack = [(statement, False, (id(statement),)) for statement in tree.body]
+    while stack:
+        current, running, owners = stack.pop()
+        if isinstance(current, ast.Call) and (
+                (running and candidate(current)) or (kept_calls and _call_name(current) in kept_calls)):
+            found.update(owners)
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            body = current.body if isinstance(current.body, list) else [current.body]
+            inner = isinstance(current, ast.AsyncFunctionDef)
+            in_body = {id(statement) for statement in body}
+            if isinstance(current, ast.ClassDef):  # a class's members are statements the slicer asks about
+                stack.extend((child, inner, owners + (id(child),)) for child in body)
+            else:
+                stack.extend((child, inner, owners) for child in body)
+            stack.extend((child, running, owners) for child in ast.iter_child_nodes(current) if id(child) not in in_body)
+        else:
+            stack.extend((child, running, owners) for child in ast.iter_child_nodes(current))
+    return found
 
 
 def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate: Callable[[ast.Call], bool]) -> bool:
@@ -194,8 +221,8 @@ def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate: Callable
             body = current.body if isinstance(current.body, list) else [current.body]
             inner = isinstance(current, ast.AsyncFunctionDef)
             stack.extend((child, inner) for child in body)
-            stack.extend((child, running) for child in ast.iter_child_nodes(current)
-                         if not any(child is statement for statement in body))
+            in_body = {id(statement) for statement in body}
+            stack.extend((child, running) for child in ast.iter_child_nodes(current) if id(child) not in in_body)
         else:
             stack.extend((child, running) for child in ast.iter_child_nodes(current))
     return False
