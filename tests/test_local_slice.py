@@ -328,3 +328,19 @@ def test_one_walk_finds_the_statements_a_walk_per_statement_finds():
                 compared += 1
                 held += expected
     assert compared > 5000 and held > 100
+
+
+def test_statements_are_every_statement_ast_walk_finds():
+    from unfake_async.codemod.engine.local_slice import _statements
+
+    sources = [p.read_text() for p in sorted(FIXTURES.rglob("*.py")) + sorted(Path(__file__).parent.glob("test_*.py"))]
+    sources.append("try:\n    import a\nexcept E:\n    global g\nelse:\n    pass\nfinally:\n    import b\n"
+                   "match x:\n    case 1:\n        from c import d\nwith w:\n    while t:\n        import e\n")
+    total = 0
+    for source in sources:
+        tree = ast.parse(source)
+        expected = [node for node in ast.walk(tree) if isinstance(node, ast.stmt)]
+        found = list(_statements(tree.body))
+        assert sorted(map(id, found)) == sorted(map(id, expected))
+        total += len(found)
+    assert total > 10_000

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 Definition = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -96,7 +96,7 @@ class _CandidateTest:
         self.targets = targets
         self.bound: Dict[str, Set[str]] = {}  # local name -> dotted names an import gives it
         self.has_global = False  # read on the same walk: the slicer's other question of every node
-        for node in ast.walk(tree):
+        for node in _statements(tree.body):
             if isinstance(node, ast.Global):
                 self.has_global = True
             elif isinstance(node, ast.Import):
@@ -180,6 +180,23 @@ class _Slicer:
     def _keep(self, first: int, last: Optional[int]) -> None:
         for index in range(first - 1, (last or first)):
             self.keep[index] = True
+
+
+def _statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of `body`, nested ones included, without walking expressions: imports
+    and `global` are statements, and a module's expressions are most of its nodes."""
+    stack: List[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for field in _BLOCKS:
+            block = getattr(node, field, None)
+            if type(block) is list:
+                stack.extend(reversed(block))
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
 
 
 def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls: frozenset) -> Set[int]:

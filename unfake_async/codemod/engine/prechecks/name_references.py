@@ -237,8 +237,8 @@ class ModuleIndex:
                 body = node.body if isinstance(node.body, list) else [node.body]
                 inner = kind is ast.AsyncFunctionDef
                 stack.extend((child, inner) for child in body)
-                stack.extend((child, running) for child in ast.iter_child_nodes(node)
-                             if not any(child is statement for statement in body))
+                in_body = {id(statement) for statement in body}
+                stack.extend((child, running) for child in ast.iter_child_nodes(node) if id(child) not in in_body)
                 continue
             for name in node._fields:
                 value = getattr(node, name, None)
