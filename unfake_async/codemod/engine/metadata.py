@@ -204,13 +204,19 @@ _inside = False
 _DEFAULT = cst.MaybeSentinel.DEFAULT
 # Per visitor class: True when it hooks every field (`on_visit_attribute` of its own, as
 # matcher and batched visitors do), else the names of its own `visit_<Node>_<field>` /
-# `leave_<Node>_<field>` methods (usually none: nothing to call per field).
+# `leave_<Node>_<field>` methods (usually none: nothing to call per field); None for a
+# transformer, which keeps LibCST's walk.
 _FIELD_HOOKS: Dict[type, object] = {}
+_UNKNOWN = object()
 
 
 def _visit_reading_only(node, visitor):
-    if not isinstance(visitor, cst.CSTVisitor):
-        return _LIBCST_VISIT(node, visitor)
+    hooks = _FIELD_HOOKS.get(type(visitor), _UNKNOWN)
+    if hooks is _UNKNOWN:
+        # (the class test is an ABC check: once per visitor class, not once per node)
+        hooks = _FIELD_HOOKS[type(visitor)] = _field_hooks(type(visitor)) if isinstance(visitor, cst.CSTVisitor) else None
+    if hooks is None:
+        return _LIBCST_VISIT(node, visitor)  # a transformer
     if visitor.on_visit(node):
         kind = type(node)
         order = _FIELD_ORDER.get(kind)
@@ -220,9 +226,6 @@ def _visit_reading_only(node, visitor):
         if unseen and any(getattr(node, name) is not None for name in unseen):
             node._visit_and_replace_children(visitor)  # a field visited only when set: LibCST's walk
         else:
-            hooks = _FIELD_HOOKS.get(type(visitor))
-            if hooks is None:
-                hooks = _FIELD_HOOKS[type(visitor)] = _field_hooks(type(visitor))
             every = hooks is True
             for name in names:
                 if every or (hooks and f"visit_{kind.__name__}_{name}" in hooks):
