@@ -66,19 +66,9 @@ def function_local_slice(source: str, qualified_names: Iterable[str],
     candidate = _CandidateTest(tree, frozenset(qualified_names))
     if candidate.has_global:
         return None
-    lines = source.split("\n")
-    slicer = _Slicer(lines, _holders(tree, candidate, frozenset(kept_calls)))
+    slicer = _Slicer(source.split("\n"), _holders(tree, candidate, frozenset(kept_calls)))
     slicer.module(tree.body)
-    kept, numbers = [], []
-    for index, line in enumerate(lines):
-        if index in slicer.body_stubs:
-            kept.append(_indentation(line) + "pass")
-        elif slicer.keep[index]:
-            kept.append(line)
-        else:
-            continue
-        numbers.append(index + 1)
-    return Slice("\n".join(kept) + "\n", tuple(numbers))
+    return slicer.slice()
 
 
 def holds_coroutine_call(tree: ast.Module, qualified_names: Iterable[str]) -> bool:
@@ -127,20 +117,68 @@ class _CandidateTest:
         return any(dotted + rest in self.targets for dotted in self.bound.get(func.id, ()))
 
 
-class _Slicer:
-    def __init__(self, lines: Sequence[str], holders: Set[int]) -> None:
-        self.lines, self.holders = lines, holders
+class LineKeeper:
+    """The lines of a module a slice keeps, verbatim, and the bodies it stubs with `pass`
+    (also used by UFA008's trial slice, `passes/sync_helpers/trial_slice.py`)."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
         self.keep = [False] * len(lines)
         self.body_stubs: Set[int] = set()  # line indices whose text becomes `pass` (a stubbed body)
+
+    def keep_whole(self, node: ast.stmt) -> None:
+        self._keep(first_line(node), node.end_lineno)
+
+    def keep_header(self, node: Definition) -> bool:
+        """Keep the header of a def or class (decorators to the line before its body); False
+        when the body starts on the header's line, which keeps the whole statement instead."""
+        if not self._body_on_own_lines(node):
+            self.keep_whole(node)
+            return False
+        self._keep(first_line(node), first_line(node.body[0]) - 1)
+        return True
+
+    def stub(self, node: Definition) -> None:
+        """Keep the header of a def or class, with `pass` for its body."""
+        if self.keep_header(node):  # else `def f(): return 1` on one line, kept whole
+            self.body_stubs.add(first_line(node.body[0]) - 1)
+
+    def slice(self) -> Slice:
+        kept, numbers = [], []
+        for index, line in enumerate(self.lines):
+            if index in self.body_stubs:
+                kept.append(indentation(line) + "pass")
+            elif self.keep[index]:
+                kept.append(line)
+            else:
+                continue
+            numbers.append(index + 1)
+        return Slice("\n".join(kept) + "\n", tuple(numbers))
+
+    def _body_on_own_lines(self, node: Definition) -> bool:
+        """The first body statement starts its own line, so the header ends on the line before."""
+        first = node.body[0]
+        line = self.lines[first.lineno - 1].encode("utf-8")
+        return not line[: first.col_offset].strip()
+
+    def _keep(self, first: int, last: Optional[int]) -> None:
+        for index in range(first - 1, (last or first)):
+            self.keep[index] = True
+
+
+class _Slicer(LineKeeper):
+    def __init__(self, lines: Sequence[str], holders: Set[int]) -> None:
+        super().__init__(lines)
+        self.holders = holders
 
     def module(self, body: Sequence[ast.stmt]) -> None:
         for statement in body:
             if not isinstance(statement, _DEFINITIONS):
-                self._keep(_first_line(statement), statement.end_lineno)
+                self.keep_whole(statement)
             elif self._holds_candidate(statement):
                 self._definition(statement)
             else:
-                self._stub(statement)
+                self.stub(statement)
 
     def _class_body(self, body: Sequence[ast.stmt]) -> None:
         for statement in body:
@@ -149,37 +187,18 @@ class _Slicer:
             if isinstance(statement, ast.ClassDef):
                 self._definition(statement)
             else:
-                self._keep(_first_line(statement), statement.end_lineno)
+                self.keep_whole(statement)
 
     def _definition(self, node: Definition) -> None:
         """A def or class holding a candidate: a function whole, a class by its header and the
         members that hold one."""
-        if isinstance(node, _FUNCTIONS) or not self._body_on_own_lines(node):
-            self._keep(_first_line(node), node.end_lineno)
-            return
-        self._keep(_first_line(node), _first_line(node.body[0]) - 1)
-        self._class_body(node.body)
-
-    def _stub(self, node: Definition) -> None:
-        """Keep the header of a def or class, with `pass` for its body."""
-        if not self._body_on_own_lines(node):
-            self._keep(_first_line(node), node.end_lineno)  # `def f(): return 1` on one line
-            return
-        self._keep(_first_line(node), _first_line(node.body[0]) - 1)
-        self.body_stubs.add(_first_line(node.body[0]) - 1)
-
-    def _body_on_own_lines(self, node: Definition) -> bool:
-        """The first body statement starts its own line, so the header ends on the line before."""
-        first = node.body[0]
-        line = self.lines[first.lineno - 1].encode("utf-8")
-        return not line[: first.col_offset].strip()
+        if isinstance(node, _FUNCTIONS):
+            self.keep_whole(node)
+        elif self.keep_header(node):
+            self._class_body(node.body)
 
     def _holds_candidate(self, node: ast.AST) -> bool:
         return id(node) in self.holders
-
-    def _keep(self, first: int, last: Optional[int]) -> None:
-        for index in range(first - 1, (last or first)):
-            self.keep[index] = True
 
 
 def _statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
@@ -250,10 +269,12 @@ def _call_name(call: ast.Call) -> Optional[str]:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
 
 
-def _first_line(node: ast.stmt) -> int:
+def first_line(node: ast.stmt) -> int:
+    """The statement's first line, its decorators' included (`lineno` is the `def`'s)."""
     decorators = getattr(node, "decorator_list", None) or ()
     return min([node.lineno] + [decorator.lineno for decorator in decorators])
 
 
-def _indentation(line: str) -> str:
+def indentation(line: str) -> str:
+    """The line's leading whitespace (a stubbed body's `pass` gets its first line's)."""
     return line[: len(line) - len(line.lstrip(" \t\f"))]

@@ -16,6 +16,8 @@ The modules, one job each:
 - `finder`: the helpers of this module run from async code, and the other modules' helpers;
 - `references`: whether every other reference to a helper lets it become `async def`;
 - `trial`: whether the core pass migrates every requests call of a helper made async;
+- `trial_slice`: the part of that rewrite the core's verdict depends on, which the trial analyses
+  instead of the whole module;
 - `rewrite`: the edit (helper `async def`, call sites awaited, dead executors and imports gone);
 - `cross_module`: a helper of another module of the run (`from .utils import fetch_json`): this
   file's part of the change the run decides for the whole tree (`analysis/project_links`);

@@ -36,7 +36,7 @@ def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True, remote_
                 dead_names.add(candidate.value)
             elif m.matches(candidate, m.Attribute(value=m.Name("self"), attr=m.Name())):
                 dead_attributes.add(candidate.attr.value)
-    module = view.module.visit(ReplaceNodes(edits))
+    module = view.module.visit(_ReplaceOnTheWay(edits, view.parents))
     if not clean:
         return module.code
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
@@ -59,6 +59,24 @@ def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True, remote_
     RemoveImportsVisitor.remove_unused_import(context, "functools")
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures")
     return RemoveImportsVisitor(context).transform_module(module).code
+
+
+class _ReplaceOnTheWay(ReplaceNodes):
+    """`ReplaceNodes` that walks only down to the edited nodes and leaves every other subtree as
+    it is: LibCST's transformer rebuilds each node it visits, and the edits of a helper and its
+    call sites touch a few statements of the module (the trial rewrites xmpp/notify.py's 375 lines
+    for one helper)."""
+
+    def __init__(self, edits: Dict[cst.CSTNode, Callable], parents) -> None:
+        super().__init__(edits)
+        self._on_the_way: Set[int] = set()
+        for node in edits:
+            while node is not None and id(node) not in self._on_the_way:
+                self._on_the_way.add(id(node))
+                node = parents.get(node)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) in self._on_the_way
 
 
 def _edit_use(use: Use, view: ModuleView, edits: Dict[cst.CSTNode, Callable]) -> None:

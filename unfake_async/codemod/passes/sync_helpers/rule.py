@@ -123,7 +123,7 @@ def migratable_offloads(context: PassContext) -> Set[cst.Call]:
         check_helper(helper, finder)
     open_helpers = [h for h in helpers if h.reason is None]
     if open_helpers:
-        check_core_migrates(open_helpers, view, context)
+        check_core_migrates(open_helpers, view, context, outside=False)
     uses = [use for h in open_helpers if h.reason is None for use in h.uses]
     project = context.project
     for group in remote_groups(finder, context) if project and hasattr(project, "joint_decision") else ():
