@@ -16,6 +16,7 @@ from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
+from unfake_async.codemod.migrate.built_nodes import call as built_call
 from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
 from unfake_async.codemod.migrate.plan import SitePlan
 from unfake_async.codemod.migrate.session_attribute import SessionAttributeMigration
@@ -28,11 +29,11 @@ def client_expression(plan: SitePlan, settings: Settings, source: ClientSource =
     if plan.client == "session":
         return plan.site.request.receiver.expression
     if plan.client == "class" and (plan.session is not None or not source.shared):
-        return cst.parse_expression(f"self.{settings.client_getter}()")
+        return built_call(f"self.{settings.client_getter}") or cst.parse_expression(f"self.{settings.client_getter}()")
     if source.shared:
         # Classes without state of their own (a Session's headers, auth, cookies) share it too.
         return cst.parse_expression(source.call_code)
-    return cst.parse_expression(f"{settings.module_client_function}()")
+    return built_call(settings.module_client_function) or cst.parse_expression(f"{settings.module_client_function}()")
 
 
 def _uses_shared_accessor(plan: SitePlan, source: ClientSource) -> bool:
