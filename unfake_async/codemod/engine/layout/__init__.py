@@ -19,6 +19,7 @@ from unfake_async.codemod.engine.layout.statement_lines import (
     parse,
     top_level_line_ranges,
 )
+from unfake_async.codemod.engine.layout.tracked_codegen import plain_code
 from unfake_async.codemod.engine.layout.wrap import (
     join_rewritten_statements,
     known_lines,
@@ -47,7 +48,7 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
             alone = explode_multiline_arguments(alone, known, module.default_indent)
         alone = wrap_long_lines(alone, known, line_length)
         body[index] = alone.body[0]
-    return module.with_changes(body=body).code
+    return plain_code(module.with_changes(body=body))
 
 
 def import_view(module: cst.Module) -> cst.Module:
@@ -69,7 +70,7 @@ def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[
     (join, explode). Line ranges come from Python's `ast`: LibCST's positions would cost a
     metadata pass over the file, and the steps' own, one per statement, 3 ms each (6 s at
     2,000 rewritten coroutines)."""
-    text = module.code
+    text = plain_code(module)
     lines = text.splitlines()
     new = [number for number, line in enumerate(lines, start=1) if line.strip() not in known]
     if not new:
