@@ -10,6 +10,7 @@ from typing import List, Optional, Tuple
 
 import libcst as cst
 
+from unfake_async.codemod.engine.layout import pieces
 from unfake_async.codemod.engine.layout.explode import explode_multiline_arguments
 from unfake_async.codemod.engine.layout.imports import tidy_imports
 from unfake_async.codemod.engine.layout.statement_lines import (
@@ -32,8 +33,8 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
     """`code`, the rewrite of `original`, with its imports and long lines put in order.
     `original_module`: `original` parsed already, if it was (it is only read)."""
     try:
-        original_module = import_view(original_module or cst.parse_module(original))
-        module = cst.parse_module(code)
+        original_module = import_view(original_module or pieces.parse_module(original))
+        module = pieces.parse_module(code)
     except cst.ParserSyntaxError:
         return code
     module = tidy_imports(original, original_module, module, code, path)
