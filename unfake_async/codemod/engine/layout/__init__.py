@@ -20,11 +20,11 @@ from unfake_async.codemod.engine.layout.statement_lines import (
     parse,
     top_level_line_ranges,
 )
-from unfake_async.codemod.engine.layout.tracked_codegen import plain_code
+from unfake_async.codemod.engine.layout.tracked_codegen import StatementTexts
 from unfake_async.codemod.engine.layout.wrap import (
     join_rewritten_statements,
     known_lines,
-    wrap_long_lines,
+    wrap_long_lines_and_code,
 )
 
 
@@ -39,17 +39,20 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
         return code
     module = tidy_imports(original, original_module, module, code, path)
     known = known_lines(original)
+    texts = StatementTexts()
     # Line work needs positions (metadata over the whole tree): only the top-level statements
     # where it can change something get it, each in a module of its own (columns are the same there).
     body = list(module.body)
-    for index, spanning in _statements_to_lay_out(module, known, line_length):
+    for index, spanning in _statements_to_lay_out(module, texts.code(module), known, line_length):
         alone = module.with_changes(body=[body[index]], header=[], footer=[])
         if spanning:  # joining and exploding work on what spans lines; wrapping on any long line
             alone = join_rewritten_statements(alone, known)
             alone = explode_multiline_arguments(alone, known, module.default_indent)
-        alone = wrap_long_lines(alone, known, line_length)
+        alone, text = wrap_long_lines_and_code(alone, known, line_length)
         body[index] = alone.body[0]
-    return plain_code(module.with_changes(body=body))
+        if text is not None and alone.has_trailing_newline:
+            texts.remember(module, body[index], text)  # alone in a module, its text is the module's
+    return texts.code(module.with_changes(body=body))
 
 
 def import_view(module: cst.Module) -> cst.Module:
@@ -64,14 +67,13 @@ def import_view(module: cst.Module) -> cst.Module:
     ])
 
 
-def _statements_to_lay_out(module: cst.Module, known, line_length: int) -> List[Tuple[int, bool]]:
+def _statements_to_lay_out(module: cst.Module, text: str, known, line_length: int) -> List[Tuple[int, bool]]:
     """(index, whether a new line of it lies inside a statement or call spanning lines) of each
     top-level statement holding a line the rewrite wrote (not in `known`) that the layout steps
     can change: one longer than `line_length` (wrap), or one inside something spanning lines
     (join, explode). Line ranges come from Python's `ast`: LibCST's positions would cost a
     metadata pass over the file, and the steps' own, one per statement, 3 ms each (6 s at
-    2,000 rewritten coroutines)."""
-    text = plain_code(module)
+    2,000 rewritten coroutines). `text`: `module`'s code."""
     lines = text.splitlines()
     new = [number for number, line in enumerate(lines, start=1) if line.strip() not in known]
     if not new:

@@ -151,3 +151,38 @@ def tracked_codegen(module: cst.Module) -> Tracked:
     state = _TrackingState(module.default_indent, module.default_newline)
     module._codegen(state)
     return Tracked("".join(state.tokens), state.spans, state.parents)
+
+
+class StatementTexts:
+    """A module's code written statement by statement, each top-level statement's text kept by
+    the statement (LibCST's nodes are immutable): a later module sharing most statements with
+    an earlier one (the same rewrite after its imports changed, or after a few statements were
+    laid out) is written by joining known texts. A top-level statement's text does not depend
+    on what surrounds it, only on the module's indentation and newline (kept with it)."""
+
+    def __init__(self) -> None:
+        self._known: Dict[int, Tuple[cst.CSTNode, str, str, str]] = {}
+
+    def code(self, module: cst.Module) -> str:
+        """`module.code`."""
+        if not module.has_trailing_newline:
+            return plain_code(module)  # LibCST drops the last token, whatever it is
+        parts = [self._text(module, node, keep=False) for node in module.header]
+        parts += [self._text(module, statement, keep=True) for statement in module.body]
+        parts += [self._text(module, node, keep=False) for node in module.footer]
+        return "".join(parts) or module.default_newline  # LibCST's newline for an empty module
+
+    def remember(self, module: cst.Module, statement: cst.CSTNode, text: str) -> None:
+        """`statement`'s text in `module`, known from elsewhere."""
+        self._known[id(statement)] = (statement, module.default_indent, module.default_newline, text)
+
+    def _text(self, module: cst.Module, node: cst.CSTNode, keep: bool) -> str:
+        known = self._known.get(id(node))
+        if known is not None and known[0] is node and known[1:3] == (module.default_indent, module.default_newline):
+            return known[3]
+        state = _PlainState(default_indent=module.default_indent, default_newline=module.default_newline)
+        node._codegen(state)
+        text = "".join(state.tokens)
+        if keep:
+            self.remember(module, node, text)
+        return text

@@ -33,10 +33,12 @@ def known_lines(original: str) -> FrozenSet[str]:
     return frozenset(line.strip() for line in original.splitlines())
 
 
-def wrap_long_lines(module: cst.Module, known: FrozenSet[str], line_length: int) -> cst.Module:
-    """`module` with its new lines (not in `known`) longer than `line_length` split."""
+def wrap_long_lines_and_code(module: cst.Module, known: FrozenSet[str],
+                             line_length: int) -> Tuple[cst.Module, Optional[str]]:
+    """`module` with its new lines (not in `known`) longer than `line_length` split, and the
+    code of the module returned where the last round read it (else None)."""
     if "\t" in module.default_indent:
-        return module  # a tab-indented file is not one black or ruff format accepted
+        return module, None  # a tab-indented file is not one black or ruff format accepted
     step = module.default_indent
     # The first round nearly always splits (the layout calls it for statements with a long new
     # line): its text comes with the positions. A later round reads the text alone first.
@@ -49,14 +51,14 @@ def wrap_long_lines(module: cst.Module, known: FrozenSet[str], line_length: int)
             if len(text) > line_length and text.strip() not in known
         }
         if not long_lines:
-            return module
+            return module, code
         tracked = tracked or tracked_codegen(module)
         edits = _plan_splits(tracked, lines, long_lines, line_length, step)
         if not edits:
-            return module
+            return module, code
         module = _apply(module, edits, tracked)
         tracked = None
-    return module
+    return module, None
 
 
 class _Group:
