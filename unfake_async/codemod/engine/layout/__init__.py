@@ -34,10 +34,12 @@ def finish(original: str, code: str, *, line_length: int, path: Optional[str] = 
     `original_module`: `original` parsed already, if it was (it is only read)."""
     try:
         original_module = import_view(original_module or pieces.parse_module(original))
-        module = pieces.parse_module(code)
+        tree = parse(code)  # None where Python's parser does not take it
+        module = pieces.parse_module(code, tree)
     except cst.ParserSyntaxError:
         return code
-    module = tidy_imports(original, original_module, module, code, path)
+    module = tidy_imports(original, original_module, module, code, path, tree)
+    tree = None
     known = known_lines(original)
     texts = StatementTexts()
     # Line work needs positions (metadata over the whole tree): only the top-level statements
