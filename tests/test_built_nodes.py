@@ -1,18 +1,19 @@
-"""`migrate.built_nodes`: the expressions the migration writes per site, built as nodes, are the
+"""`analysis.names`' node builders: the expressions the migration writes per site, built as nodes, are the
 text (and the tree) the parse of that text gives; where they cannot promise it, they parse."""
 from __future__ import annotations
 
 import libcst as cst
 import pytest
 
+from unfake_async.codemod.analysis import names as built_nodes
 from unfake_async.codemod.analysis.names import code
-from unfake_async.codemod.migrate import arguments, built_nodes
+from unfake_async.codemod.migrate import arguments
 from unfake_async.codemod.migrate.per_call_options import timeout_value
 
 
 @pytest.mark.parametrize("text", ["_http_client", "self._get_client", "a.b.c"])
 def test_a_call_without_arguments_is_the_parsed_call(text):
-    built = built_nodes.call(text)
+    built = built_nodes.build_call(text)
     assert code(built) == f"{text}()"
     assert built.deep_equals(cst.parse_expression(f"{text}()"))
 
@@ -20,7 +21,7 @@ def test_a_call_without_arguments_is_the_parsed_call(text):
 @pytest.mark.parametrize("text", ["a b", "x.class", "None", "f()", "a..b", ""])
 def test_a_name_that_is_not_a_plain_dotted_name_is_not_built(text):
     assert built_nodes.dotted_name(text) is None
-    assert built_nodes.call(text) is None
+    assert built_nodes.build_call(text) is None
 
 
 @pytest.mark.parametrize("value", ["10", "(10)", "1.5", "settings.TIMEOUT", "f(x, y=2)", "x if y else z",

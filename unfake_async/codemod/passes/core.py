@@ -187,6 +187,7 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     chosen_ids = {id(p) for p in chosen}
     unfixed = {p.site.node for p in plans if id(p) not in chosen_ids}
     rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings, source)
+    rewriter.visit_only_towards_changes(planner.parents)
     module = wrapper.module.visit(rewriter)
     dead_names, dead_attributes = _cleanup_candidates(chosen)
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
