@@ -39,7 +39,7 @@ def test_text_positions_and_parents_are_libcsts(code):
     tracked = tracked_codegen(module)
     assert tracked.code == module.code == plain_code(module)
     expected = [(node, (r.start.line, r.start.column, r.end.line, r.end.column)) for node, r in positions.items()]
-    assert list(tracked.spans()) == expected  # same nodes, same ranges, same order
+    assert [(node, tuple(span)) for node, *span in tracked.spans()] == expected  # same nodes, ranges, order
     assert all(tracked.parent(node) is parents.get(node) for node in positions)
     assert tracked.parent(module) is None
 
@@ -61,8 +61,8 @@ class _ReplaceNames(cst.CSTTransformer):
 def test_replacing_nodes_rebuilds_only_their_ancestors_and_equals_a_transformer():
     module = cst.parse_module("def f():\n    g(a, h(b))\n    return c\n\n\ndef k():\n    return d\n")
     tracked = tracked_codegen(module)
-    calls = [n for n, _ in tracked.spans() if isinstance(n, cst.Call)]
-    names = [n for n, _ in tracked.spans() if isinstance(n, cst.Name) and n.value in ("a", "b")]
+    calls = [n for n, *_ in tracked.spans() if isinstance(n, cst.Call)]
+    names = [n for n, *_ in tracked.spans() if isinstance(n, cst.Name) and n.value in ("a", "b")]
     outer = next(c for c in calls if c.func.value == "g")
     targets = {id(n): n for n in [outer, *names]}  # `b` lies inside `h(b)` inside `g(...)`
 

@@ -19,7 +19,7 @@ compares the text, every position and every parent with LibCST's on the fixtures
 """
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -136,9 +136,9 @@ class Tracked:
     def __init__(self, code: str, spans: Dict[int, tuple], parents: Dict[int, Optional[cst.CSTNode]]) -> None:
         self.code, self._spans, self._parents = code, spans, parents
 
-    def spans(self) -> Iterator[Tuple[cst.CSTNode, Span]]:
-        for node, *span in self._spans.values():
-            yield node, tuple(span)
+    def spans(self) -> Iterable[Tuple[cst.CSTNode, int, int, int, int]]:
+        """(node, start line, start column, end line, end column), in `PositionProvider`'s order."""
+        return self._spans.values()
 
     def span(self, node: cst.CSTNode) -> Span:
         return tuple(self._spans[id(node)][1:])

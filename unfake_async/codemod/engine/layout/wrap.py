@@ -143,7 +143,7 @@ def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
 def _plan_splits(tracked: Tracked, lines: List[str], long_lines: Set[int], line_length: int, step: str):
     """For each long line: the group to split there, and how (hug or explode)."""
     by_line: Dict[int, List[_Group]] = {}
-    for node, (start_line, start_column, end_line, end_column) in tracked.spans():
+    for node, start_line, start_column, end_line, end_column in tracked.spans():
         if start_line == end_line and start_line in long_lines:
             by_line.setdefault(start_line, []).extend(_groups(node, start_column, end_column))
     edits: Dict[Tuple[cst.CSTNode, str], Tuple[bool, str, str]] = {}
