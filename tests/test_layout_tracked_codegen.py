@@ -85,3 +85,29 @@ def test_replacing_nothing_returns_the_same_tree():
     module = cst.parse_module("x = f(1)\n")
     tracked = tracked_codegen(module)
     assert replace_nodes(module, {}, tracked.parent, lambda o, u: u) is module
+
+
+@pytest.mark.parametrize("code", _texts())
+def test_statement_texts_write_what_libcst_writes_and_reuse_kept_statements(code):
+    from unfake_async.codemod.engine.layout.tracked_codegen import StatementTexts
+
+    module = cst.parse_module(code)
+    texts = StatementTexts()
+    assert texts.code(module) == module.code
+    # A module sharing all but its first statement (a new import) with the one written.
+    changed = module.with_changes(body=[cst.parse_statement("import os\n"), *module.body[1:]])
+    assert texts.code(changed) == changed.code
+    # A statement's text remembered for another module with another indentation is not used.
+    tabbed = module.with_changes(default_indent="\t")
+    assert texts.code(tabbed) == tabbed.code
+
+
+def test_a_remembered_text_is_used_for_that_statement_only():
+    from unfake_async.codemod.engine.layout.tracked_codegen import StatementTexts
+
+    module = cst.parse_module("x = 1\ny = 2\n")
+    texts = StatementTexts()
+    texts.remember(module, module.body[0], "X = 1\n")
+    assert texts.code(module) == "X = 1\ny = 2\n"  # the remembered text is what is written
+    copy = module.with_changes(body=[module.body[0].deep_clone(), module.body[1]])
+    assert texts.code(copy) == "x = 1\ny = 2\n"  # an equal but other statement is written anew
