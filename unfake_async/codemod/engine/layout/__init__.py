@@ -61,7 +61,7 @@ def import_view(module: cst.Module) -> cst.Module:
     """`module` with the bodies of its top-level defs and classes emptied: all the layout reads
     of the original (its import block, its module-level imports, every statement's leading
     lines), without the original's whole tree held while the rewrite is parsed beside it
-    (a 10,000-line module's tree is 160 MB of a 330 MB peak)."""
+    (a 10,000-line module's tree: about 20 MB once parsed)."""
     emptied = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
     return module.with_changes(body=[
         statement.with_changes(body=emptied) if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) else statement

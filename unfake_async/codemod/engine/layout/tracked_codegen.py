@@ -15,7 +15,8 @@ cost; here a position is a tuple and the context manager a plain object. The cod
 own (`_codegen` of each node), so the text is the same. `tests/test_layout_tracked_codegen.py`
 compares the text, every position and every parent with LibCST's on the fixtures.
 
-`plain_code` is `Module.code` with the same cheaper context manager.
+`plain_code` is `Module.code` with the same cheaper context manager, and `StatementTexts` a
+module's code joined from its top-level statements' texts, each written once per statement.
 """
 from __future__ import annotations
 
