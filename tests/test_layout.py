@@ -459,9 +459,9 @@ def test_the_statements_the_layout_skips_are_those_no_step_would_change(case, mo
     skipped = []
     chooser = layout._statements_to_lay_out
 
-    def every_new_statement(module, known, line_length):
-        picked = chooser(module, known, line_length)
-        statements = [(index, True) for index, _ in chooser(module, known, 0)]  # at 0, every new line is too long
+    def every_new_statement(module, text, known, line_length):
+        picked = chooser(module, text, known, line_length)
+        statements = [(index, True) for index, _ in chooser(module, text, known, 0)]  # at 0, every new line is too long
         skipped.extend(set(statements) - set(picked))
         return statements
 

@@ -14,6 +14,8 @@ import libcst.matchers as m
 
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import RequestCall
+from unfake_async.codemod.analysis.names import build_call
+from unfake_async.codemod.analysis.names import keyword_arg, positional_arg, reusable
 
 # requests' positional parameters, module functions (requests/api.py) and Session methods.
 MODULE_SIGNATURES: Dict[str, Tuple[str, ...]] = {
@@ -153,11 +155,17 @@ def _timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
             isinstance(element, cst.StarredElement) for element in value.elements):
         # requests' (connect, read): write and pool stay unbounded. httpx takes a 2-tuple at run
         # time too, but types `timeout=` as a 4-tuple: spelt out, mypy accepts it.
-        connect, read = (_code(element.value) for element in value.elements)
-        return cst.parse_expression(f"{target}.Timeout(None, connect={connect}, read={read})")
+        connect, read = (element.value for element in value.elements)
+        built = reusable(connect) and reusable(read) and build_call(
+            f"{target}.Timeout", positional_arg(cst.Name("None")),
+            keyword_arg("connect", connect), keyword_arg("read", read))
+        return built or cst.parse_expression(
+            f"{target}.Timeout(None, connect={_code(connect)}, read={_code(read)})")
     if isinstance(value, cst.Tuple):
         return value
-    return cst.parse_expression(f"{target}.Timeout({_code(value)}, pool=None)")
+    built = reusable(value) and build_call(
+        f"{target}.Timeout", positional_arg(value), keyword_arg("pool", cst.Name("None")))
+    return built or cst.parse_expression(f"{target}.Timeout({_code(value)}, pool=None)")
 
 
 def _auth(value: cst.BaseExpression, call: HttpxCall, lookup, target: str) -> Optional[cst.BaseExpression]:

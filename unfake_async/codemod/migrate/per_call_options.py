@@ -17,6 +17,8 @@ from typing import Dict, List, Optional
 import libcst as cst
 
 from unfake_async.codemod.analysis.names import code
+from unfake_async.codemod.analysis.names import build_call
+from unfake_async.codemod.analysis.names import keyword_arg, positional_arg, reusable
 
 # Options httpx applies per request, so they can move from the constructor to each call.
 PER_CALL = ("headers", "params", "timeout", "auth", "follow_redirects", "base_url")
@@ -102,7 +104,9 @@ def timeout_value(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
     """A per-call client never waits for a pool slot (its pool is its own): keep it so on the
     shared pool with `pool=None`."""
     if isinstance(value, (cst.Integer, cst.Float)):
-        return cst.parse_expression(f"{target}.Timeout({code(value)}, pool=None)")
+        built = reusable(value) and build_call(
+            f"{target}.Timeout", positional_arg(value), keyword_arg("pool", cst.Name("None")))
+        return built or cst.parse_expression(f"{target}.Timeout({code(value)}, pool=None)")
     if _is_timeout_call(value) and len(value.args) == 1 and value.args[0].keyword is None:
         return value.with_changes(args=[value.args[0].with_changes(comma=cst.Comma(
             whitespace_after=cst.SimpleWhitespace(" "))), _kw("pool", cst.Name("None"))])

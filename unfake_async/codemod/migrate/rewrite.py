@@ -16,6 +16,7 @@ from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
 from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
+from unfake_async.codemod.analysis.names import build_call
 from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
 from unfake_async.codemod.migrate.plan import SitePlan
 from unfake_async.codemod.migrate.session_attribute import SessionAttributeMigration
@@ -28,11 +29,13 @@ def client_expression(plan: SitePlan, settings: Settings, source: ClientSource =
     if plan.client == "session":
         return plan.site.request.receiver.expression
     if plan.client == "class" and (plan.session is not None or not source.shared):
-        return cst.parse_expression(f"self.{settings.client_getter}()")
+        getter = f"self.{settings.client_getter}"
+        return build_call(getter) or cst.parse_expression(f"{getter}()")
     if source.shared:
         # Classes without state of their own (a Session's headers, auth, cookies) share it too.
         return cst.parse_expression(source.call_code)
-    return cst.parse_expression(f"{settings.module_client_function}()")
+    function = settings.module_client_function
+    return build_call(function) or cst.parse_expression(f"{function}()")
 
 
 def _uses_shared_accessor(plan: SitePlan, source: ClientSource) -> bool:
@@ -139,6 +142,30 @@ class Rewriter(cst.CSTTransformer):
                     self.needs_json |= "json.JSONDecodeError" in _code(mapped.type)
                 for plan in members:
                     plan.site.notes.extend(n for n in notes if n not in plan.site.notes)
+
+    # Where the walk goes ------------------------------------------------------------------
+    def visit_only_towards_changes(self, parents) -> None:
+        """Walk only the nodes above something this rewriter may change (`parents`: the parent
+        map of the module it will visit). Every change is made in `on_leave` of a node it names
+        (a site, an edit, a handler, a `with`, a class) or of a block above one (left empty); a
+        node with none below it leaves as it came, so its subtree needs no walk (LibCST's walk
+        rebuilds every node it enters: most of the rewrite's cost on a big module)."""
+        targets = [*self._builders, *self._handlers, *self._with_nodes, *self._classes, *self._hass_classes]
+        above: Set[int] = set()
+        for node in targets:
+            current = parents.get(node)
+            if current is None:
+                return  # not a node of that module: walk everything, as LibCST does
+            while current is not None and id(current) not in above:
+                above.add(id(current))
+                current = parents.get(current)
+        self._descend_into = above
+
+    def on_visit(self, node) -> bool:
+        descend_into = getattr(self, "_descend_into", None)
+        if descend_into is not None and id(node) not in descend_into:
+            return False  # LibCST then leaves the node as it is, through `on_leave`
+        return super().on_visit(node)
 
     # Generic replacement -----------------------------------------------------------------
     def on_leave(self, original_node, updated_node):

@@ -18,6 +18,7 @@ from unfake_async.codemod.analysis.detect import Detector
 from unfake_async.codemod.analysis.names import REQUESTS_REACH, REQUESTS_REFERENCES
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import Site
+from unfake_async.codemod.engine.layout.tracked_codegen import StatementTexts
 from unfake_async.codemod.engine.model import Finding, FixLevel, FixSafety
 from unfake_async.codemod.engine.pass_protocol import PassContext, PassOutcome
 from unfake_async.codemod.migrate import cleanup, home_assistant
@@ -186,6 +187,7 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     chosen_ids = {id(p) for p in chosen}
     unfixed = {p.site.node for p in plans if id(p) not in chosen_ids}
     rewriter = Rewriter(chosen, unfixed, planner.parents, planner.qualified, settings, source)
+    rewriter.visit_only_towards_changes(planner.parents)
     module = wrapper.module.visit(rewriter)
     dead_names, dead_attributes = _cleanup_candidates(chosen)
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
@@ -193,13 +195,16 @@ def _rewrite(wrapper: MetadataWrapper, chosen: List[SitePlan], plans: List[SiteP
     context = CodemodContext()
     for name, obj in rewriter.needed_imports():
         AddImportsVisitor.add_needed_import(context, name, obj)
-    code = module.code
+    # The final module shares all but its imports and the client code with this one: one
+    # codegen for both (`StatementTexts`).
+    texts = StatementTexts()
+    code = texts.code(module)
     if f"{settings.target}." in code:
         AddImportsVisitor.add_needed_import(context, settings.target)
     if rewriter.needs_json:
         AddImportsVisitor.add_needed_import(context, "json")
     module = apply_scheduled_imports(module, context, code=code)
-    return rewriter.add_client_code(module).code
+    return texts.code(rewriter.add_client_code(module))
 
 
 def _cleanup_candidates(chosen: List[SitePlan]):

@@ -65,14 +65,16 @@ def _binding(statement, alias: cst.ImportAlias) -> str:
     return name.split(".")[0] if isinstance(statement, cst.Import) else name
 
 
-def remove_newly_unused(original: str, module: cst.Module, rewritten: str) -> cst.Module:
+def remove_newly_unused(original: str, module: cst.Module, rewritten: str,
+                        tree: Optional[ast.Module] = None) -> cst.Module:
     """Drop the imports the original used and the rewrite no longer does (LibCST decides what is
-    unused; an import that was unused before is the project's business and stays)."""
+    unused; an import that was unused before is the project's business and stays). `tree`:
+    `rewritten`'s `ast`, if the caller parsed it."""
     used_before = _used_names(original)
     # A name still read somewhere in the rewrite keeps its import: the scope analysis (the costly
     # part) is only asked about names the rewrite no longer reads as code (it also finds uses
     # in string annotations and `__all__`).
-    tree = parse(rewritten)  # read again by `_statements_naming`
+    tree = parse(rewritten) if tree is None else tree  # read again by `_statements_naming`
     used_after = _names(tree)
     context = CodemodContext(full_package_name=_STAND_IN_PACKAGE)
     candidates: Set[cst.ImportAlias] = set()

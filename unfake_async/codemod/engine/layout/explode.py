@@ -65,7 +65,7 @@ def explode_multiline_arguments(module: cst.Module, known: FrozenSet[str], step:
             continue
         if any(isinstance(p, cst.Call) and p in edits for p in _ancestors(node, parents)):
             continue  # an enclosing call is exploded: this one moves with it
-        indent = _statement_indent(node, parents, positions)
+        indent = _statement_indent(node, parents.get, lambda statement: positions[statement].start.column)
         text = lines[span.start.line - 1]
         line_indent = len(text) - len(text.lstrip(" "))
         if indent is None or line_indent < indent or "#" in _code(node):

@@ -14,6 +14,7 @@ ordering below is the small part of it a block of plain imports needs.
 """
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from typing import FrozenSet, List, Optional, Sequence, Tuple
@@ -38,10 +39,10 @@ _STDLIB_NAMES: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ()
 
 
 def tidy_imports(original: str, original_module: cst.Module, module: cst.Module, code: str,
-                 path: Optional[str] = None) -> cst.Module:
-    """`module` (the rewrite of `original`, parsed from `code`) with dead, repeated and
-    misplaced imports fixed."""
-    module = remove_newly_unused(original, module, code)
+                 path: Optional[str] = None, tree: Optional[ast.Module] = None) -> cst.Module:
+    """`module` (the rewrite of `original`, parsed from `code`, whose `ast` `tree` is, if the
+    caller has it) with dead, repeated and misplaced imports fixed."""
+    module = remove_newly_unused(original, module, code, tree)
     module = drop_repeated(original_module, module, _leading_statements(module))
     module = no_new_blank_lines_at_the_top(original_module, module)
     before = _block(original_module)

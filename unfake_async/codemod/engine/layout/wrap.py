@@ -17,8 +17,10 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, PositionProvider
+from libcst.metadata import PositionProvider
 
+from unfake_async.codemod.engine.layout.replace_nodes import replace_nodes
+from unfake_async.codemod.engine.layout.tracked_codegen import Tracked, plain_code, tracked_codegen
 from unfake_async.codemod.engine.metadata import MetadataWrapper
 
 # A line is split at most this many times over (each split goes one bracket deeper).
@@ -31,25 +33,32 @@ def known_lines(original: str) -> FrozenSet[str]:
     return frozenset(line.strip() for line in original.splitlines())
 
 
-def wrap_long_lines(module: cst.Module, known: FrozenSet[str], line_length: int) -> cst.Module:
-    """`module` with its new lines (not in `known`) longer than `line_length` split."""
+def wrap_long_lines_and_code(module: cst.Module, known: FrozenSet[str],
+                             line_length: int) -> Tuple[cst.Module, Optional[str]]:
+    """`module` with its new lines (not in `known`) longer than `line_length` split, and the
+    code of the module returned where the last round read it (else None)."""
     if "\t" in module.default_indent:
-        return module  # a tab-indented file is not one black or ruff format accepted
+        return module, None  # a tab-indented file is not one black or ruff format accepted
     step = module.default_indent
+    # The first round nearly always splits (the layout calls it for statements with a long new
+    # line): its text comes with the positions. A later round reads the text alone first.
+    tracked: Optional[Tracked] = tracked_codegen(module)
     for _ in range(_MAX_ROUNDS):
-        code = module.code
+        code = tracked.code if tracked is not None else plain_code(module)
         lines = code.splitlines()
         long_lines = {
             number for number, text in enumerate(lines, start=1)
             if len(text) > line_length and text.strip() not in known
         }
         if not long_lines:
-            return module
-        edits = _plan_splits(module, lines, long_lines, line_length, step)
+            return module, code
+        tracked = tracked or tracked_codegen(module)
+        edits = _plan_splits(tracked, lines, long_lines, line_length, step)
         if not edits:
-            return module
-        module = module.visit(_Apply(edits))
-    return module
+            return module, code
+        module = _apply(module, edits, tracked)
+        tracked = None
+    return module, None
 
 
 class _Group:
@@ -102,11 +111,17 @@ def _code(node: cst.CSTNode) -> str:
 _EMPTY = cst.Module(body=[])
 
 
+_SPLITTABLE = (cst.Call, cst.List, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp)
+
+
 def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
     """The bracket pairs `node` owns, given the columns of its code without its parentheses
     (LibCST's syntactic position leaves them out)."""
+    parentheses = getattr(node, "lpar", ())
+    if not parentheses and not isinstance(node, _SPLITTABLE):
+        return []  # most nodes on a long line: a name, an operator, a comma
     groups = []
-    lpar = "".join(_code(p) for p in getattr(node, "lpar", ()))
+    lpar = "".join(_code(p) for p in parentheses)
     rpar = "".join(_code(p) for p in getattr(node, "rpar", ()))
     if "\n" in lpar or "\n" in rpar:
         return []  # the parentheses are on other lines: already split
@@ -125,23 +140,19 @@ def _groups(node: cst.CSTNode, start: int, end: int) -> List[_Group]:
     return groups
 
 
-def _plan_splits(module, lines: List[str], long_lines: Set[int], line_length: int, step: str):
+def _plan_splits(tracked: Tracked, lines: List[str], long_lines: Set[int], line_length: int, step: str):
     """For each long line: the group to split there, and how (hug or explode)."""
-    wrapper = layout_metadata(module)
-    positions = wrapper.resolve(PositionProvider)
-    parents = wrapper.resolve(ParentNodeProvider)
     by_line: Dict[int, List[_Group]] = {}
-    for node, span in positions.items():
-        if span.start.line == span.end.line and span.start.line in long_lines:
-            by_line.setdefault(span.start.line, []).extend(
-                _groups(node, span.start.column, span.end.column))
+    for node, start_line, start_column, end_line, end_column in tracked.spans():
+        if start_line == end_line and start_line in long_lines:
+            by_line.setdefault(start_line, []).extend(_groups(node, start_column, end_column))
     edits: Dict[Tuple[cst.CSTNode, str], Tuple[bool, str, str]] = {}
     for number, groups in by_line.items():
         text = lines[number - 1]
         chosen = _right_hand_group(groups, text, line_length)
         if chosen is None:
             continue
-        indent = _statement_indent(chosen.node, parents, positions)
+        indent = _statement_indent(chosen.node, tracked.parent, lambda node: tracked.span(node)[1])
         line_indent = len(text) - len(text.lstrip(" "))
         if indent is None or line_indent < indent:
             continue
@@ -170,13 +181,13 @@ def _right_hand_group(groups: List[_Group], text: str, line_length: int) -> Opti
     return candidates[0] if candidates else None
 
 
-def _statement_indent(node, parents, positions) -> Optional[int]:
+def _statement_indent(node, parent_of, start_column) -> Optional[int]:
     """The column the statement holding `node` starts at: its block's indentation, which a
     `ParenthesizedWhitespace(indent=True)` writes before its own spaces."""
     current = node
     while current is not None and not isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-        current = parents.get(current)
-    return None if current is None else positions[current].start.column
+        current = parent_of(current)
+    return None if current is None else start_column(current)
 
 
 def _newline(indent: str) -> cst.ParenthesizedWhitespace:
@@ -186,23 +197,23 @@ def _newline(indent: str) -> cst.ParenthesizedWhitespace:
     )
 
 
-class _Apply(cst.CSTTransformer):
-    def __init__(self, edits) -> None:
-        super().__init__()
-        self.edits = edits
+def _apply(module: cst.Module, edits, tracked: Tracked) -> cst.Module:
+    """`module` with `edits` made, rebuilding only the nodes above the ones split."""
+    targets = {id(node): node for node, _ in edits}
 
-    def on_leave(self, original_node, updated_node):
-        updated_node = super().on_leave(original_node, updated_node)
-        inner_edit = self.edits.get((original_node, "args")) or self.edits.get((original_node, "elements"))
+    def split(original_node, updated_node):
+        inner_edit = edits.get((original_node, "args")) or edits.get((original_node, "elements"))
         if inner_edit is not None:
             updated_node = _split_elements(updated_node, *inner_edit)
-        comprehension_edit = self.edits.get((original_node, "comprehension"))
+        comprehension_edit = edits.get((original_node, "comprehension"))
         if comprehension_edit is not None:
             updated_node = _split_comprehension(updated_node, *comprehension_edit)
-        parens_edit = self.edits.get((original_node, "parens"))
+        parens_edit = edits.get((original_node, "parens"))
         if parens_edit is not None:
             updated_node = _split_parens(updated_node, *parens_edit[1:])
         return updated_node
+
+    return replace_nodes(module, targets, tracked.parent, split)
 
 
 def _split_comprehension(node, explode: bool, inner: str, outer: str):
