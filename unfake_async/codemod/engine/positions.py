@@ -31,47 +31,57 @@ from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodeRange
 from libcst.metadata.position_provider import CodePosition
 
-_Point = Tuple[int, int]
+# (node, start line, start column, end line, end column): lines from 1, columns from 0.
+Span = Tuple[cst.CSTNode, int, int, int, int]
 _NEWLINE = re.compile(r"\r\n?|\n")  # LibCST's NEWLINE_RE
 
 
 def code_ranges(module: cst.Module) -> "CodeRanges":
     """What `PositionProvider` computes for `module`: every node's range without whitespace
     that is not syntactically significant."""
-    state = _PositionState(module.default_indent, module.default_newline)
+    state = PositionState(module.default_indent, module.default_newline)
     module._codegen(state)
-    return CodeRanges(state.computed)
+    return CodeRanges(state.spans)
 
 
 class CodeRanges(Mapping):
-    """Node -> `CodeRange`, each made the first time it is asked for."""
+    """Node -> `CodeRange`, each made the first time it is asked for; in LibCST's order."""
 
-    def __init__(self, points: Dict[cst.CSTNode, Tuple[_Point, _Point]]) -> None:
-        self._points = points
-        self._ranges: Dict[cst.CSTNode, CodeRange] = {}
+    def __init__(self, spans: Dict[int, Span]) -> None:
+        self._spans = spans
+        self._ranges: Dict[int, CodeRange] = {}
 
     def __getitem__(self, node: cst.CSTNode) -> CodeRange:
-        found = self._ranges.get(node)
+        found = self._ranges.get(id(node))
         if found is None:
-            start, end = self._points[node]
-            found = self._ranges[node] = CodeRange(CodePosition(*start), CodePosition(*end))
+            span = self._spans.get(id(node))
+            if span is None or span[0] is not node:
+                raise KeyError(node)
+            _, start_line, start_column, end_line, end_column = span
+            found = CodeRange(CodePosition(start_line, start_column), CodePosition(end_line, end_column))
+            self._ranges[id(node)] = found
         return found
 
     def __iter__(self) -> Iterator[cst.CSTNode]:
-        return iter(self._points)
+        return (span[0] for span in self._spans.values())
 
     def __len__(self) -> int:
-        return len(self._points)
+        return len(self._spans)
 
 
-class _PositionState(CodegenState):
-    """`PositionProvidingCodegenState`'s bookkeeping, done with tuples."""
+class PositionState(CodegenState):
+    """`PositionProvidingCodegenState`'s bookkeeping, done with tuples. `spans`, by `id` of the
+    node: (node, start line, start column, end line, end column), in the order LibCST records
+    them (a node's syntactic range when it records one, else when its code ends). Also the base
+    of the layout's state that notes parents too (`layout/tracked_codegen`)."""
+
+    __slots__ = ("line", "column", "starts", "spans")
 
     def __init__(self, default_indent: str, default_newline: str) -> None:
-        super().__init__(default_indent, default_newline)
+        super().__init__(default_indent=default_indent, default_newline=default_newline)
         self.line, self.column = 1, 0
-        self.computed: Dict[cst.CSTNode, Tuple[_Point, _Point]] = {}
-        self._starts: List[_Point] = []
+        self.starts: List[Tuple[int, int]] = []
+        self.spans: Dict[int, Span] = {}
 
     def add_indent_tokens(self) -> None:
         self.tokens.extend(self.indent_tokens)
@@ -91,12 +101,12 @@ class _PositionState(CodegenState):
         self.column = len(segments[-1])
 
     def before_codegen(self, node: cst.CSTNode) -> None:
-        self._starts.append((self.line, self.column))
+        self.starts.append((self.line, self.column))
 
     def after_codegen(self, node: cst.CSTNode) -> None:
-        start = self._starts.pop()
-        if node not in self.computed:  # a syntactic range recorded inside wins
-            self.computed[node] = (start, (self.line, self.column))
+        line, column = self.starts.pop()
+        if id(node) not in self.spans:  # a syntactic range recorded inside wins
+            self.spans[id(node)] = (node, line, column, self.line, self.column)
 
     def record_syntactic_position(self, node: cst.CSTNode, *, start_node: Optional[cst.CSTNode] = None,
                                   end_node: Optional[cst.CSTNode] = None) -> "_SyntacticRange":
@@ -104,20 +114,30 @@ class _PositionState(CodegenState):
 
 
 class _SyntacticRange:
-    """`PositionProvidingCodegenState.record_syntactic_position` as a plain context manager."""
+    """`PositionProvidingCodegenState.record_syntactic_position` as a plain context manager:
+    the node's range runs from where it starts (or `start_node` starts) to where it ends (or
+    `end_node` ends)."""
 
-    __slots__ = ("state", "node", "start_node", "end_node", "start")
+    __slots__ = ("state", "node", "start_node", "end_node", "line", "column")
 
-    def __init__(self, state: _PositionState, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
+    def __init__(self, state: PositionState, node: cst.CSTNode, start_node: Optional[cst.CSTNode],
                  end_node: Optional[cst.CSTNode]) -> None:
         self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
+        self.line, self.column = state.line, state.column
 
     def __enter__(self) -> None:
-        self.start = (self.state.line, self.state.column)
+        return None
 
     def __exit__(self, *exc_info) -> bool:
         state = self.state
-        start = state.computed[self.start_node][0] if self.start_node is not None else self.start
-        end = state.computed[self.end_node][1] if self.end_node is not None else (state.line, state.column)
-        state.computed[self.node] = (start, end)
+        spans = state.spans
+        if self.start_node is not None:
+            start_line, start_column = spans[id(self.start_node)][1:3]
+        else:
+            start_line, start_column = self.line, self.column
+        if self.end_node is not None:
+            end_line, end_column = spans[id(self.end_node)][3:5]
+        else:
+            end_line, end_column = state.line, state.column
+        spans[id(self.node)] = (self.node, start_line, start_column, end_line, end_column)
         return False

@@ -11,8 +11,9 @@ it enters the node.
 
 Why not LibCST's state itself: it makes two frozen dataclasses (`CodePosition`, `CodeRange`) per
 node and a generator-based context manager per expression and statement, three quarters of its
-cost; here a position is a tuple and the context manager a plain object. The codegen is LibCST's
-own (`_codegen` of each node), so the text is the same. `tests/test_layout_tracked_codegen.py`
+cost; the state here is the engine's (`engine/positions.PositionState`: a position is a tuple,
+the context manager a plain object) plus the parents. The codegen is LibCST's own (`_codegen`
+of each node), so the text is the same. `tests/test_layout_tracked_codegen.py`
 compares the text, every position and every parent with LibCST's on the fixtures.
 
 `plain_code` is `Module.code` with the same cheaper context manager, and `StatementTexts` a
@@ -24,6 +25,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+
+from unfake_async.codemod.engine.positions import PositionState
 
 # (start line, start column, end line, end column): lines from 1, columns from 0, as LibCST's.
 Span = Tuple[int, int, int, int]
@@ -58,76 +61,26 @@ def plain_code(module: cst.Module) -> str:
     return "".join(state.tokens)
 
 
-class _Syntactic:
-    """`PositionProvidingCodegenState.record_syntactic_position` as a plain context manager."""
+class _TrackingState(PositionState):
+    """LibCST's positions (`positions.PositionState`), and each node's parent noted as the
+    codegen enters it."""
 
-    __slots__ = ("state", "node", "start_node", "end_node", "line", "column")
-
-    def __init__(self, state: "_TrackingState", node, start_node, end_node) -> None:
-        self.state, self.node, self.start_node, self.end_node = state, node, start_node, end_node
-        self.line, self.column = state.line, state.column
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info) -> None:
-        state = self.state
-        spans = state.spans
-        if self.start_node is not None:
-            start_line, start_column = spans[id(self.start_node)][1:3]
-        else:
-            start_line, start_column = self.line, self.column
-        if self.end_node is not None:
-            end_line, end_column = spans[id(self.end_node)][3:5]
-        else:
-            end_line, end_column = state.line, state.column
-        spans[id(self.node)] = (self.node, start_line, start_column, end_line, end_column)
-
-
-class _TrackingState(CodegenState):
-    __slots__ = ("line", "column", "starts", "spans", "open_nodes", "parents")
+    __slots__ = ("open_nodes", "parents")
 
     def __init__(self, default_indent: str, default_newline: str) -> None:
-        super().__init__(default_indent=default_indent, default_newline=default_newline)
-        self.line, self.column = 1, 0
-        self.starts: List[Tuple[int, int]] = []
-        # By `id`: (node, start line, start column, end line, end column), in the order LibCST
-        # records them (a node's syntactic range when it records one, else when it is left).
-        self.spans: Dict[int, tuple] = {}
+        super().__init__(default_indent, default_newline)
         self.open_nodes: List[cst.CSTNode] = []
         self.parents: Dict[int, Optional[cst.CSTNode]] = {}
 
-    def _advance(self, value: str) -> None:
-        if "\n" in value or "\r" in value:
-            segments = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            self.line += len(segments) - 1
-            self.column = len(segments[-1])
-        else:
-            self.column += len(value)
-
-    def add_indent_tokens(self) -> None:
-        self.tokens.extend(self.indent_tokens)
-        for token in self.indent_tokens:
-            self._advance(token)
-
-    def add_token(self, value: str) -> None:
-        self.tokens.append(value)
-        self._advance(value)
-
     def before_codegen(self, node: cst.CSTNode) -> None:
-        self.starts.append((self.line, self.column))
+        super().before_codegen(node)
         open_nodes = self.open_nodes
         self.parents[id(node)] = open_nodes[-1] if open_nodes else None
         open_nodes.append(node)
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         self.open_nodes.pop()
-        line, column = self.starts.pop()
-        if id(node) not in self.spans:  # a syntactic range recorded inside wins
-            self.spans[id(node)] = (node, line, column, self.line, self.column)
-
-    def record_syntactic_position(self, node, *, start_node=None, end_node=None):
-        return _Syntactic(self, node, start_node, end_node)
+        super().after_codegen(node)
 
 
 class Tracked:
