@@ -12,10 +12,9 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 import libcst as cst
 import libcst.matchers as m
 
+from unfake_async.codemod.analysis.names import build_call, keyword_arg, positional_arg, reusable
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.analysis.sites import RequestCall
-from unfake_async.codemod.analysis.names import build_call
-from unfake_async.codemod.analysis.names import keyword_arg, positional_arg, reusable
 
 # requests' positional parameters, module functions (requests/api.py) and Session methods.
 MODULE_SIGNATURES: Dict[str, Tuple[str, ...]] = {

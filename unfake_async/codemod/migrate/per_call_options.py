@@ -16,9 +16,13 @@ from typing import Dict, List, Optional
 
 import libcst as cst
 
-from unfake_async.codemod.analysis.names import code
-from unfake_async.codemod.analysis.names import build_call
-from unfake_async.codemod.analysis.names import keyword_arg, positional_arg, reusable
+from unfake_async.codemod.analysis.names import (
+    build_call,
+    code,
+    keyword_arg,
+    positional_arg,
+    reusable,
+)
 
 # Options httpx applies per request, so they can move from the constructor to each call.
 PER_CALL = ("headers", "params", "timeout", "auth", "follow_redirects", "base_url")
