@@ -185,7 +185,9 @@ def read_only_visits() -> Iterator[None]:
     own providers walk from inside their callbacks (ScopeProvider's `visit_Call` calls
     `node.func.visit(self)`), and so do matcher helpers (`m.findall`): only the method they
     call can serve them. A visitor's result is the node it was given either way. Re-entrant;
-    the original method is back on exit. `engine.transform.analyze` runs inside it."""
+    the original method is back on exit. Another thread's visitors see one walk or the other
+    while it is entered, never a different sequence of calls: the replacement is process-wide,
+    its effect only on speed. `engine.transform.analyze` runs inside it."""
     global _inside
     if _inside:
         yield
