@@ -154,24 +154,12 @@ def read_only_walk(root: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
 
 
 _ATTRIBUTE_CALLBACK = re.compile(r"^(?:visit|leave)_[A-Za-z]+_\w+$")
-_READS_ONLY: Dict[type, bool] = {}
 
 
 def _reads_only(visitor) -> bool:
     """A `CSTVisitor` (not a transformer) without per-field callbacks (`visit_Call_func`, an
     `on_visit_attribute` of its own): what `read_only_walk` serves exactly."""
-    kind = type(visitor)
-    if kind not in _READS_ONLY:
-        _READS_ONLY[kind] = (
-            isinstance(visitor, cst.CSTVisitor)
-            and kind.on_visit_attribute is cst.CSTVisitor.on_visit_attribute
-            and kind.on_leave_attribute is cst.CSTVisitor.on_leave_attribute
-            # CSTVisitor itself declares every `visit_<Node>_<field>` as a no-op: only the
-            # visitor's own count.
-            and not any(_ATTRIBUTE_CALLBACK.match(name) and getattr(kind, name) is not getattr(cst.CSTVisitor, name, None)
-                        for name in dir(kind))
-        )
-    return _READS_ONLY[kind]
+    return _field_hooks(visitor) == frozenset()
 
 
 @contextmanager
@@ -204,28 +192,20 @@ def read_only_visits() -> Iterator[None]:
 _LIBCST_VISIT = cst.CSTNode.visit
 _inside = False
 _DEFAULT = cst.MaybeSentinel.DEFAULT
-# Per visitor class: True when it hooks every field (`on_visit_attribute` of its own, as
-# matcher and batched visitors do), else the names of its own `visit_<Node>_<field>` /
-# `leave_<Node>_<field>` methods (usually none: nothing to call per field); None for a
-# transformer, which keeps LibCST's walk.
-_FIELD_HOOKS: Dict[type, object] = {}
+_FIELD_HOOKS: Dict[type, object] = {}  # per visitor class: `_field_hooks`
 _UNKNOWN = object()
 
 
 def _visit_reading_only(node, visitor):
-    hooks = _FIELD_HOOKS.get(type(visitor), _UNKNOWN)
+    hooks = _FIELD_HOOKS.get(type(visitor), _UNKNOWN)  # `_field_hooks`, inlined once known: per node
     if hooks is _UNKNOWN:
-        # (the class test is an ABC check: once per visitor class, not once per node)
-        hooks = _FIELD_HOOKS[type(visitor)] = _field_hooks(type(visitor)) if isinstance(visitor, cst.CSTVisitor) else None
+        hooks = _field_hooks(visitor)
     if hooks is None:
         return _LIBCST_VISIT(node, visitor)  # a transformer
     if visitor.on_visit(node):
         kind = type(node)
-        order = _FIELD_ORDER.get(kind)
-        if order is None:
-            order = _FIELD_ORDER[kind] = _FieldOrder.of(node)
-        names, unseen = order
-        if unseen and any(getattr(node, name) is not None for name in unseen):
+        names = _visited_fields(node)
+        if names is None:
             node._visit_and_replace_children(visitor)  # a field visited only when set: LibCST's walk
         else:
             every = hooks is True
@@ -258,12 +238,26 @@ def _is_node(value) -> bool:
 _NODE_CLASSES: Dict[type, bool] = {}
 
 
-def _field_hooks(kind: type):
-    if (kind.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute
-            or kind.on_leave_attribute is not cst.CSTVisitor.on_leave_attribute):
-        return True
-    return frozenset(name for name in dir(kind) if _ATTRIBUTE_CALLBACK.match(name)
-                     and getattr(kind, name) is not getattr(cst.CSTVisitor, name, None))
+def _field_hooks(visitor):
+    """The visitor's per-field callbacks, known once per visitor class (the class test is an ABC
+    check): None for a transformer, True when it hooks every field (an `on_visit_attribute` of its
+    own, as matcher and batched visitors have), else the names of its own `visit_<Node>_<field>` /
+    `leave_<Node>_<field>` methods (usually none)."""
+    kind = type(visitor)
+    hooks = _FIELD_HOOKS.get(kind, _UNKNOWN)
+    if hooks is _UNKNOWN:
+        if not isinstance(visitor, cst.CSTVisitor):
+            hooks = None
+        elif (kind.on_visit_attribute is not cst.CSTVisitor.on_visit_attribute
+                or kind.on_leave_attribute is not cst.CSTVisitor.on_leave_attribute):
+            hooks = True
+        else:
+            # CSTVisitor itself declares every `visit_<Node>_<field>` as a no-op: only the
+            # visitor's own count.
+            hooks = frozenset(name for name in dir(kind) if _ATTRIBUTE_CALLBACK.match(name)
+                              and getattr(kind, name) is not getattr(cst.CSTVisitor, name, None))
+        _FIELD_HOOKS[kind] = hooks
+    return hooks
 
 
 def parent_map(module: cst.Module) -> Dict[cst.CSTNode, cst.CSTNode]:
@@ -291,11 +285,8 @@ def children_of(node: cst.CSTNode) -> List[cst.CSTNode]:
     from LibCST itself (`_FieldOrder`); a field it skipped there because it was None (an
     f-string expression's `format_spec` is visited only when there is one) sends any node
     where it is set to LibCST's own property."""
-    order = _FIELD_ORDER.get(type(node))
-    if order is None:
-        order = _FIELD_ORDER[type(node)] = _FieldOrder.of(node)
-    names, unseen = order
-    if unseen and any(getattr(node, name) is not None for name in unseen):
+    names = _visited_fields(node)
+    if names is None:
         return list(node.children)
     found: List[cst.CSTNode] = []
     for name in names:
@@ -307,6 +298,18 @@ def children_of(node: cst.CSTNode) -> List[cst.CSTNode]:
         elif isinstance(value, (tuple, list)):
             found.extend(value)
     return found
+
+
+def _visited_fields(node: cst.CSTNode) -> Optional[Tuple[str, ...]]:
+    """The fields LibCST's walk visits on `node`, in its order; None where a field it visits
+    only when set is set (the caller takes LibCST's own way then)."""
+    order = _FIELD_ORDER.get(type(node))
+    if order is None:
+        order = _FIELD_ORDER[type(node)] = _FieldOrder.of(node)
+    names, unseen = order
+    if unseen and any(getattr(node, name) is not None for name in unseen):
+        return None
+    return names
 
 
 # Per node class: (the fields visited, in order; the fields left unvisited while None).
