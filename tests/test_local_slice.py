@@ -302,10 +302,36 @@ def test_a_client_used_but_never_made_by_a_coroutine_skips_the_parse():
     assert sliced == whole and [f.rule_id for f in sliced] == ["UFA004"]
 
 
+def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate) -> bool:
+    """The walk per statement the slicer once made (the oracle): whether `node` holds a
+    candidate call run directly by an `async def`."""
+    stack = [(node, in_coroutine)]
+    while stack:
+        current, running = stack.pop()
+        if isinstance(current, ast.Call) and running and candidate(current):
+            return True
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            body = current.body if isinstance(current.body, list) else [current.body]
+            inner = isinstance(current, ast.AsyncFunctionDef)
+            stack.extend((child, inner) for child in body)
+            stack.extend((child, running) for child in ast.iter_child_nodes(current)
+                         if not any(child is statement for statement in body))
+        else:
+            stack.extend((child, running) for child in ast.iter_child_nodes(current))
+    return False
+
+
 def test_one_walk_finds_the_statements_a_walk_per_statement_finds():
     """`_holders` (one walk of the module) against `_holds_coroutine_call` and a walk for kept
-    calls run on each module-level and class-body statement, as the slicer once did."""
-    from unfake_async.codemod.engine.local_slice import _CandidateTest, _call_name, _holders, _holds_coroutine_call
+    calls run on each module-level and class-body statement, as the slicer once did; and
+    `holds_coroutine_call`, the same walk stopped at the first call, against the oracle on the
+    whole module."""
+    from unfake_async.codemod.engine.local_slice import (
+        _call_name,
+        _CandidateTest,
+        _holders,
+        holds_coroutine_call,
+    )
     from unfake_async.codemod.passes.per_call_client import PerCallClientPass
 
     def asked(body):  # the statements the slicer asks about: module level and class bodies, nested
@@ -321,6 +347,7 @@ def test_one_walk_finds_the_statements_a_walk_per_statement_finds():
                               (PerCallClientPass.local_calls, PerCallClientPass.slice_kept_calls)):
             candidate = _CandidateTest(tree, frozenset(targets))
             found = _holders(tree, candidate, kept)
+            assert holds_coroutine_call(tree, targets) == _holds_coroutine_call(tree, False, candidate), path
             for statement in asked(tree.body):
                 expected = _holds_coroutine_call(statement, False, candidate) or any(
                     isinstance(inner, ast.Call) and _call_name(inner) in kept for inner in ast.walk(statement))

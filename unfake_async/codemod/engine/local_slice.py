@@ -75,7 +75,7 @@ def holds_coroutine_call(tree: ast.Module, qualified_names: Iterable[str]) -> bo
     """Whether a call an `async def` runs directly may name one of `qualified_names` (a superset
     of what LibCST resolves, as for the slice). A pass that only reports such calls has nothing
     to report in a module where this is False."""
-    return _holds_coroutine_call(tree, False, _CandidateTest(tree, frozenset(qualified_names)))
+    return bool(_holders(tree, _CandidateTest(tree, frozenset(qualified_names)), frozenset(), first=True))
 
 
 class _CandidateTest:
@@ -218,11 +218,14 @@ def _statements(body: List[ast.stmt]) -> Iterator[ast.stmt]:
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
 
 
-def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls: frozenset) -> Set[int]:
+def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls: frozenset,
+             first: bool = False) -> Set[int]:
     """The ids of the module-level and class-body statements that hold a candidate call run
-    directly by an `async def` (as `_holds_coroutine_call` judges it), or a call named in
-    `kept_calls` in any scope: the statements the slicer keeps. One walk of the module, each
-    node carrying the statements it is inside, instead of a walk per statement."""
+    directly by an `async def` (not by a nested sync def, lambda or class body; decorators,
+    defaults and bases run in the enclosing scope), or a call named in `kept_calls` in any
+    scope: the statements the slicer keeps. One walk of the module, each node carrying the
+    statements it is inside; with `first`, it stops at the first such call (a module that holds
+    one has a holder). Iterative: a deeply nested expression must not exhaust the stack."""
     found: Set[int] = set()
     stack = [(statement, False, (id(statement),)) for statement in tree.body]
     while stack:
@@ -230,6 +233,8 @@ def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls
         if isinstance(current, ast.Call) and (
                 (running and candidate(current)) or (kept_calls and _call_name(current) in kept_calls)):
             found.update(owners)
+            if first:
+                return found
         if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             body = current.body if isinstance(current.body, list) else [current.body]
             inner = isinstance(current, ast.AsyncFunctionDef)
@@ -242,26 +247,6 @@ def _holders(tree: ast.Module, candidate: Callable[[ast.Call], bool], kept_calls
         else:
             stack.extend((child, running, owners) for child in ast.iter_child_nodes(current))
     return found
-
-
-def _holds_coroutine_call(node: ast.AST, in_coroutine: bool, candidate: Callable[[ast.Call], bool]) -> bool:
-    """Whether `node` holds a candidate call run directly by an `async def` (not by a nested sync
-    def, lambda or class body; decorators, defaults and bases run in the enclosing scope).
-    Iterative: a deeply nested expression must not exhaust the stack."""
-    stack = [(node, in_coroutine)]
-    while stack:
-        current, running = stack.pop()
-        if isinstance(current, ast.Call) and running and candidate(current):
-            return True
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            body = current.body if isinstance(current.body, list) else [current.body]
-            inner = isinstance(current, ast.AsyncFunctionDef)
-            stack.extend((child, inner) for child in body)
-            in_body = {id(statement) for statement in body}
-            stack.extend((child, running) for child in ast.iter_child_nodes(current) if id(child) not in in_body)
-        else:
-            stack.extend((child, running) for child in ast.iter_child_nodes(current))
-    return False
 
 
 def _call_name(call: ast.Call) -> Optional[str]:
