@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from types import MappingProxyType
-from typing import Collection, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Callable, Collection, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 from libcst import BatchableCSTVisitor
@@ -258,6 +258,18 @@ def _field_hooks(visitor):
                               and getattr(kind, name) is not getattr(cst.CSTVisitor, name, None))
         _FIELD_HOOKS[kind] = hooks
     return hooks
+
+
+def ancestor_ids(nodes: Iterable[cst.CSTNode], parent_of: Callable[[cst.CSTNode], Optional[cst.CSTNode]]) -> Set[int]:
+    """The `id`s of every node above `nodes` (`parent_of`: a node's parent, None at the root):
+    the nodes a walk must enter to reach them, and the only ones a change to them rebuilds."""
+    above: Set[int] = set()
+    for node in nodes:
+        current = parent_of(node)
+        while current is not None and id(current) not in above:
+            above.add(id(current))
+            current = parent_of(current)
+    return above
 
 
 def parent_map(module: cst.Module) -> Dict[cst.CSTNode, cst.CSTNode]:

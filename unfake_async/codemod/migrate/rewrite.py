@@ -12,11 +12,12 @@ import libcst as cst
 import libcst.matchers as m
 
 from unfake_async.codemod.analysis.async_scope import in_place_of
+from unfake_async.codemod.analysis.names import build_call
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
+from unfake_async.codemod.engine.metadata import ancestor_ids
 from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
-from unfake_async.codemod.analysis.names import build_call
 from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
 from unfake_async.codemod.migrate.plan import SitePlan
 from unfake_async.codemod.migrate.session_attribute import SessionAttributeMigration
@@ -151,15 +152,9 @@ class Rewriter(cst.CSTTransformer):
         node with none below it leaves as it came, so its subtree needs no walk (LibCST's walk
         rebuilds every node it enters: most of the rewrite's cost on a big module)."""
         targets = [*self._builders, *self._handlers, *self._with_nodes, *self._classes, *self._hass_classes]
-        above: Set[int] = set()
-        for node in targets:
-            current = parents.get(node)
-            if current is None:
-                return  # not a node of that module: walk everything, as LibCST does
-            while current is not None and id(current) not in above:
-                above.add(id(current))
-                current = parents.get(current)
-        self._descend_into = above
+        if any(parents.get(node) is None for node in targets):
+            return  # not a node of that module: walk everything, as LibCST does
+        self._descend_into = ancestor_ids(targets, parents.get)
 
     def on_visit(self, node) -> bool:
         descend_into = getattr(self, "_descend_into", None)

@@ -14,6 +14,8 @@ from typing import Callable, Dict, Optional, Set
 
 import libcst as cst
 
+from unfake_async.codemod.engine.metadata import ancestor_ids
+
 # The parent of a node of the tree (None for the root).
 ParentOf = Callable[[cst.CSTNode], Optional[cst.CSTNode]]
 # (original node, node with its changed descendants in place) -> the node to put there.
@@ -24,13 +26,7 @@ def replace_nodes(root: cst.CSTNode, targets: Dict[int, cst.CSTNode], parent_of:
                   change: Change) -> cst.CSTNode:
     """`root` with each of `targets` (by `id`; nodes of `root`'s tree) replaced by `change`'s
     answer, bottom-up: a target inside another is changed first."""
-    above: Set[int] = set()
-    for node in targets.values():
-        current = parent_of(node)
-        while current is not None and id(current) not in above:
-            above.add(id(current))
-            current = parent_of(current)
-    return _rebuild(root, targets, above, change)
+    return _rebuild(root, targets, ancestor_ids(targets.values(), parent_of), change)
 
 
 def _rebuild(node: cst.CSTNode, targets: Dict[int, cst.CSTNode], above: Set[int], change: Change) -> cst.CSTNode:

@@ -12,6 +12,7 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.names import code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
+from unfake_async.codemod.engine.metadata import ancestor_ids
 from unfake_async.codemod.migrate import cleanup
 from unfake_async.codemod.passes.sync_helpers.model import Helper, Use
 
@@ -69,11 +70,7 @@ class _ReplaceOnTheWay(ReplaceNodes):
 
     def __init__(self, edits: Dict[cst.CSTNode, Callable], parents) -> None:
         super().__init__(edits)
-        self._on_the_way: Set[int] = set()
-        for node in edits:
-            while node is not None and id(node) not in self._on_the_way:
-                self._on_the_way.add(id(node))
-                node = parents.get(node)
+        self._on_the_way: Set[int] = ancestor_ids(edits, parents.get) | {id(node) for node in edits}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         return id(node) in self._on_the_way
