@@ -87,9 +87,10 @@ def _has_trailing_comma(node: cst.CSTNode) -> bool:
     return bool(items) and isinstance(getattr(items[-1], "comma", None), cst.Comma)
 
 
-# The module the last layout step read, and its metadata: joining, exploding and wrapping each
-# read a statement's positions, and a step that changes nothing hands the next the same module
-# (for a rewritten SDK client, most statements: each step's metadata was a third of the layout).
+# The module the last layout step read, and its metadata: joining and exploding each read a
+# statement's positions, and a step that changes nothing hands the next the same module (for a
+# rewritten SDK client, most statements). The wrap reads its own from one codegen
+# (`tracked_codegen`).
 _last_read: Optional[Tuple[cst.Module, MetadataWrapper]] = None
 
 
