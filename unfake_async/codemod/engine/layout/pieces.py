@@ -22,6 +22,8 @@ from typing import List, Optional
 
 import libcst as cst
 
+from unfake_async.codemod.engine.local_slice import first_line
+
 # Characters: below twice this, one parse (its transient is small enough).
 PIECE_CHARS = 64_000
 
@@ -57,7 +59,7 @@ def _piece_starts(tree: ast.Module, lines: List[str], piece_chars: int) -> List[
     begun = 0
     previous_end = None
     for statement in tree.body:
-        first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", ())])
+        first = first_line(statement)
         end = statement.end_lineno or statement.lineno
         if previous_end is not None and first > previous_end:
             # 1-based lines previous_end+1 .. first-1 lie between the two statements.

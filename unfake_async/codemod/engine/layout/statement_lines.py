@@ -13,6 +13,8 @@ from typing import Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from unfake_async.codemod.engine.local_slice import first_line
+
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
              ast.While, ast.With, ast.AsyncWith, ast.Try) + tuple(
                  getattr(ast, name) for name in ("Match", "TryStar") if hasattr(ast, name))  # 3.10, 3.11
@@ -36,7 +38,7 @@ def top_level_line_ranges(module: cst.Module, tree: ast.Module) -> List[Tuple[in
         # `a = 1; b = 2` is one LibCST statement line and two `ast` statements.
         count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
         group = [next(nodes) for _ in range(count)]
-        start = min(node.lineno for top in group for node in [top, *getattr(top, "decorator_list", ())])
+        start = min(first_line(top) for top in group)
         end = max(top.end_lineno or top.lineno for top in group)
         ranges.append((start, end))
     return ranges
