@@ -162,6 +162,12 @@ def _timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
             f"{target}.Timeout(None, connect={_code(connect)}, read={_code(read)})")
     if isinstance(value, cst.Tuple):
         return value
+    return pool_free_timeout(value, target)
+
+
+def pool_free_timeout(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
+    """`{target}.Timeout(value, pool=None)`: the timeout of `value` seconds, never waiting for a
+    pool slot (built as nodes; parsed where `value` cannot move as it is)."""
     built = reusable(value) and build_call(
         f"{target}.Timeout", positional_arg(value), keyword_arg("pool", cst.Name("None")))
     return built or cst.parse_expression(f"{target}.Timeout({_code(value)}, pool=None)")

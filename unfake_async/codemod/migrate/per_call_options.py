@@ -16,13 +16,8 @@ from typing import Dict, List, Optional
 
 import libcst as cst
 
-from unfake_async.codemod.analysis.names import (
-    build_call,
-    code,
-    keyword_arg,
-    positional_arg,
-    reusable,
-)
+from unfake_async.codemod.analysis.names import code, keyword_arg
+from unfake_async.codemod.migrate.arguments import pool_free_timeout
 
 # Options httpx applies per request, so they can move from the constructor to each call.
 PER_CALL = ("headers", "params", "timeout", "auth", "follow_redirects", "base_url")
@@ -99,21 +94,14 @@ def _literal_text(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _kw(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(value=value, keyword=cst.Name(name), equal=cst.AssignEqual(
-        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))
-
-
 def timeout_value(value: cst.BaseExpression, target: str) -> cst.BaseExpression:
     """A per-call client never waits for a pool slot (its pool is its own): keep it so on the
     shared pool with `pool=None`."""
     if isinstance(value, (cst.Integer, cst.Float)):
-        built = reusable(value) and build_call(
-            f"{target}.Timeout", positional_arg(value), keyword_arg("pool", cst.Name("None")))
-        return built or cst.parse_expression(f"{target}.Timeout({code(value)}, pool=None)")
+        return pool_free_timeout(value, target)
     if _is_timeout_call(value) and len(value.args) == 1 and value.args[0].keyword is None:
         return value.with_changes(args=[value.args[0].with_changes(comma=cst.Comma(
-            whitespace_after=cst.SimpleWhitespace(" "))), _kw("pool", cst.Name("None"))])
+            whitespace_after=cst.SimpleWhitespace(" "))), keyword_arg("pool", cst.Name("None"))])
     return value
 
 
@@ -211,14 +199,14 @@ def per_call_arguments(call: cst.Call, method: str, options: ClientOptions, targ
             if name == "params" and not (isinstance(client_value, cst.Dict) and isinstance(call_value(args, given, name), cst.Dict)):
                 edit.unsafe.append("params= are merged as dicts; a list of pairs or a query string would not merge")
         else:
-            extra.append(_kw(name, client_value))
+            extra.append(keyword_arg(name, client_value))
     if "auth" in options.values and "auth" not in given:
-        extra.append(_kw("auth", options.values["auth"]))
+        extra.append(keyword_arg("auth", options.values["auth"]))
     if "follow_redirects" not in given:
-        extra.append(_kw("follow_redirects", options.values.get("follow_redirects", cst.Name("False"))))
+        extra.append(keyword_arg("follow_redirects", options.values.get("follow_redirects", cst.Name("False"))))
     if "timeout" not in given:
         timeout = options.values.get("timeout", cst.Float("5.0"))
-        extra.append(_kw("timeout", timeout_value(timeout, target)))
+        extra.append(keyword_arg("timeout", timeout_value(timeout, target)))
     edit.new_args = _with_commas(args + extra)
     return edit
 
