@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from unfake_async.codemod.engine.prechecks.name_references import NameTargets
+from unfake_async.codemod.engine.prechecks.name_references import NameTargets, attribute_path
 
 # Off only to compare the analysis with and without it (tests, scripts/check_reach_filter.py).
 ENABLED = True
@@ -116,7 +116,7 @@ class _Module:
         if kind is ast.Name:
             return {(node.id,)}
         if kind is ast.Attribute:
-            base, attributes = _attribute_path(node)
+            base, attributes = attribute_path(node)
             if isinstance(base, ast.Name):
                 return {(base.id, *attributes)}
             found = self._visit(base)
@@ -299,17 +299,8 @@ class _Facts:
                     pending.extend(by_word.get(name, ()))
 
 
-def _attribute_path(node: ast.AST) -> Tuple[ast.AST, Tuple[str, ...]]:
-    """`a.b.c` -> (the node `a`, ("b", "c")); a node that is no attribute -> (itself, ())."""
-    attributes = []
-    while isinstance(node, ast.Attribute):
-        attributes.append(node.attr)
-        node = node.value
-    return node, tuple(reversed(attributes))
-
-
 def _name_chain(node: ast.AST) -> Optional[Chain]:
-    base, attributes = _attribute_path(node)
+    base, attributes = attribute_path(node)
     return (base.id, *attributes) if isinstance(base, ast.Name) else None
 
 

@@ -274,11 +274,14 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 def _chain(node: ast.expr) -> Tuple[Optional[Tuple[str, ...]], ast.expr]:
     """(`("a", "b", "c")`, base) for `a.b.c`; (None, base) when the chain does not start at a name."""
-    parts: List[str] = []
+    base, attributes = attribute_path(node)
+    return ((base.id, *attributes) if isinstance(base, ast.Name) else None), base
+
+
+def attribute_path(node: ast.AST) -> Tuple[ast.AST, Tuple[str, ...]]:
+    """`a.b.c` -> (the node `a`, ("b", "c")); a node that is no attribute -> (itself, ())."""
+    attributes = []
     while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
+        attributes.append(node.attr)
         node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return tuple(reversed(parts)), node
-    return None, node
+    return node, tuple(reversed(attributes))
