@@ -20,13 +20,16 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
+from unfake_async.codemod.analysis.import_text import (
+    absolute_module,
+    header,
+    imported_modules,
+    star_imports,
+)
 from unfake_async.codemod.analysis.project_scan import OFFLOAD_WORDS, ModuleSummary, summarize
 from unfake_async.codemod.engine.prechecks.coroutine_reach import Seeds
 from unfake_async.codemod.engine.prechecks.prefilter import has_trigger
 
-# `from X import a, b as c` (also parenthesised over several lines) and `import a.b as c, d`.
-_FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)", re.MULTILINE)
-_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
 # `from . import get_string, requests`: a name `requests` imported from somewhere else.
 _REEXPORT = re.compile(r"^[ \t]*from[ \t]+(?!requests\b)\S+[ \t]+import[ \t]+[^#\n]*\brequests\b", re.MULTILINE)
 # How deep `from . import requests` chains are followed.
@@ -181,7 +184,7 @@ class ProjectIndex:
         facts = _Collector(self, root, module, package, handles_requests)
         if handles_requests:  # its own requests helpers are the same-module passes' business
             facts.add(_module(module, path, text, imports_requests=False), local=True)
-        for module_name, names in _imported_modules(_header(text), package):
+        for module_name, names in imported_modules(header(text), package):
             if names is not None:
                 # `DOMAIN`, `CONF_HOST`: constants are neither helpers nor modules.
                 names = [name for name in names if not name.isupper()]
@@ -272,59 +275,6 @@ class ProjectIndex:
         return self._names[directory]
 
 
-def _header(text: str) -> str:
-    """The text up to the first top-level def or class: where imports are (an import inside a
-    function is not read; looking for every `from` in a 3,000-line module costs more than the
-    whole rest of the scan)."""
-    for literal in ("\ndef ", "\nclass ", "\nasync def "):
-        index = text.find(literal)
-        if index >= 0:
-            text = text[:index]
-    return text
-
-
-def _imported_modules(text: str, package: str) -> Iterable[Tuple[str, Optional[List[str]]]]:
-    """For each import in `text`: the absolute module name, and the names imported from it
-    (None: the module itself, `import x` or `from x import *`). Read line by line: a regex
-    anchored at line starts tries every character of the text."""
-    lines = iter(text.splitlines())
-    for line in lines:
-        stripped = line.lstrip()
-        if stripped.startswith("from "):
-            words = stripped.split(None, 3)
-            if len(words) < 4 or words[2] != "import":
-                continue
-            module = _absolute(words[1], package)
-            rest = words[3].split("#")[0]
-            if rest.lstrip().startswith("("):
-                while ")" not in rest:
-                    more = next(lines, None)
-                    if more is None:
-                        break
-                    rest += " " + more.split("#")[0]
-            if module is None:
-                continue
-            names = [n.split()[0] for n in rest.replace("(", " ").replace(")", " ").replace("\\", " ").split(",") if n.strip()]
-            yield module, None if "*" in names else names
-        elif stripped.startswith("import "):
-            for item in stripped[7:].split("#")[0].split(","):
-                words = item.split()
-                if words and words[0] != "requests":
-                    yield words[0], None
-
-
-def _absolute(module: str, package: str) -> Optional[str]:
-    if not module.startswith("."):
-        return module
-    dots = len(module) - len(module.lstrip("."))
-    base = package.split(".") if package else []
-    if dots - 1 > len(base):
-        return None
-    base = base[: len(base) - (dots - 1)]
-    rest = module[dots:]
-    return ".".join(base + ([rest] if rest else []))
-
-
 class _Collector:
     def __init__(self, index: ProjectIndex, root: str, module: str, package: str, handles_requests: bool) -> None:
         self.index, self.root, self.module, self.package = index, root, module, package
@@ -368,7 +318,7 @@ class _Collector:
         if target is None:
             return False
         package = found.name if found.path.endswith("__init__.py") else found.name.rpartition(".")[0]
-        target = _absolute(target, package)
+        target = absolute_module(target, package)
         if target is None:
             return False
         owner, _, attribute = target.rpartition(".")
@@ -377,8 +327,8 @@ class _Collector:
 
     def add_stars(self, text: str) -> None:
         """A bare `requests` under `from X import *`: X's own, or unknown (X outside the tree)."""
-        for written in _star_imports(text):
-            target = _absolute(written, self.package)
+        for written in star_imports(text):
+            target = absolute_module(written, self.package)
             source = self.index.module(self.root, target) if target else None
             if source is None:
                 self.star = self.star or "unresolved"
@@ -396,7 +346,3 @@ class _Collector:
             origins=tuple(sorted(self.origins.items())),
         )
         return facts if facts else None
-
-
-def _star_imports(text: str) -> List[str]:
-    return [m.group(1) for m in _FROM_IMPORT.finditer(text) if m.group(2).strip() == "*"]

@@ -28,7 +28,7 @@ import ast
 import os
 from typing import Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
-from unfake_async.codemod.analysis.project import _absolute
+from unfake_async.codemod.analysis.import_text import absolute_module as _absolute
 
 _SKIPPED_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 
