@@ -8,7 +8,7 @@ import pytest
 
 from tests.test_engine_runner import CALLS, CLEAN, FAKE, fake_analyze, reset_calls, tree  # noqa: F401
 from unfake_async.codemod.engine import workers as workers_module
-from unfake_async.codemod.engine.model import FixLevel
+from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
 from unfake_async.codemod.engine.runner import (
     EARLY_WORKER_FILES,
     Mode,
@@ -141,6 +141,57 @@ def test_the_first_worker_forks_its_siblings_warm(tmp_path):
     result = run(paths, jobs=3, workers=pool)
     assert all(r.error is None and len(r.findings) == 1 for r in result.reports)
     assert len({w.pid for w in pool._workers[1:]}) == 2
+
+
+REST_MARKER = "rest-of-the-warm-up-started"
+
+
+def _marking_rest(directory):
+    """`_warm_up_rest` that leaves a file behind when it starts (in the worker that runs it)."""
+    def rest():
+        (directory / REST_MARKER).write_text("")
+    return rest
+
+
+def rest_seen_analyze(source, *, path, settings, fix_level):
+    """One finding whose message says whether the rest of the warm-up had started."""
+    started = os.path.exists(os.path.join(os.path.dirname(path), REST_MARKER))
+    return SourceResult(findings=[Finding("UFA900", f"rest started: {started}", 1, 1, 1, 2)])
+
+
+def test_the_last_file_of_a_run_is_answered_before_the_rest_of_the_imports(tmp_path, monkeypatch):
+    """Django's shape: one file to parse, submitted before the worker is ready. The main process
+    marks it as the run's last; the first worker answers it before importing every pass (and
+    libcst.matchers), forks no sibling, and is killed at close, not waited for."""
+    monkeypatch.setattr(workers_module, "_warm_up_rest", _marking_rest(tmp_path))  # inherited
+    pool = start_workers(2, rest_seen_analyze)
+    first, sibling = pool._workers
+    try:
+        pool.submit((str(tmp_path / "only.py"), FAKE, Settings(), FixLevel.NONE, None))
+        [(path, outcome)] = list(pool.results())
+        assert [f.message for f in outcome.findings] == ["rest started: False"]
+        assert not first.warm and sibling.pid is None
+    finally:
+        pool.close()
+    assert first.process.exitcode == -9
+
+
+def test_files_that_stream_in_wait_for_the_rest_of_the_imports_and_the_siblings(tmp_path, monkeypatch):
+    """Home Assistant's shape: files arrive while the main process still reads. The first one
+    waits for the rest of the warm-up, so that the siblings forked after it inherit it; every
+    file is analysed after it, and the first worker ends when told (it has siblings to wait for)."""
+    monkeypatch.setattr(workers_module, "_warm_up_rest", _marking_rest(tmp_path))
+    pool = start_workers(2, rest_seen_analyze)
+    first = pool._workers[0]
+    try:
+        for i in range(6):
+            pool.submit((str(tmp_path / f"m{i}.py"), FAKE, Settings(), FixLevel.NONE, None))
+        messages = sorted({f.message for _, outcome in pool.results() for f in outcome.findings})
+        assert messages == ["rest started: True"]
+        assert first.warm and pool._workers[1].pid is not None
+    finally:
+        pool.close()
+    assert first.process.exitcode == 0
 
 
 def test_when_the_first_worker_cannot_fork_the_main_process_starts_the_others(monkeypatch):

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst
 
-from unfake_async.codemod.engine import layout, suppression
+from unfake_async.codemod.engine import suppression
 from unfake_async.codemod.engine.local_slice import function_local_slice
 from unfake_async.codemod.engine.metadata import read_only_visits
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
@@ -88,6 +88,10 @@ def analyze(source: str, *, path: str = "<stdin>", settings: Optional[Settings] 
     findings.sort(key=Finding.sort_key)
     if code == source:
         return SourceResult(findings=findings, joint=joint)
+    # Imported here: a check never lays out a rewrite, and the layout imports libcst.matchers
+    # (0.17 s), which analysis workers then import while idle (`workers.py`).
+    from unfake_async.codemod.engine import layout
+
     # The layout reads the original's module-level statements (`import_view`), not the rest of
     # its tree nor its metadata (positions, scopes and parents of every node): they go before
     # the layout parses the rewrite (a 2,000-site diff's peak: 372 -> 335 MB for the metadata,
