@@ -18,7 +18,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from unfake_async.codemod.analysis.import_text import (
     absolute_module,
@@ -181,9 +181,23 @@ class ProjectIndex:
             "requests" in text and (_REEXPORT.search(text) is not None or "import *" in text))
         root, module, is_package = self._module_name(path)
         package = module if is_package else module.rpartition(".")[0]
+        imported = list(self._imported(root, package, text))
+        if not handles_requests and not any(found.imports_requests for found, _ in imported):
+            # Such a file learns only from modules that import requests (`summary_for`): no
+            # collecting for it (3,953 of the 4,857 files of Home Assistant with `async def`).
+            return None
         facts = _Collector(self, root, module, package, handles_requests)
         if handles_requests:  # its own requests helpers are the same-module passes' business
             facts.add(_module(module, path, text, imports_requests=False), local=True)
+        for found, names in imported:
+            facts.add(found, names)
+        if handles_requests and "import *" in text:
+            facts.add_stars(text)
+        return facts.build()
+
+    def _imported(self, root: str, package: str, text: str) -> Iterator[Tuple[_Module, Optional[List[str]]]]:
+        """Each module of the tree an import of `text` finds, with the names taken from it
+        (None: all of it)."""
         for module_name, names in imported_modules(header(text), package):
             if names is not None:
                 # `DOMAIN`, `CONF_HOST`: constants are neither helpers nor modules.
@@ -192,16 +206,13 @@ class ProjectIndex:
                     continue
             found = self.module(root, module_name)
             if found is not None:
-                facts.add(found, names)
+                yield found, names
             if names and (found is None or found.path.endswith("__init__.py")):
                 for name in names:  # `from pkg import utils`: a submodule, maybe
                     if name[:1].islower() and name != "requests":
                         submodule = self.module(root, f"{module_name}.{name}" if module_name else name)
                         if submodule is not None:
-                            facts.add(submodule)
-        if handles_requests and "import *" in text:
-            facts.add_stars(text)
-        return facts.build()
+                            yield submodule, None
 
     # -- helpers made `async def` across modules (issue 17; see `project_links`) ---------------
     def settle(self, parts: Dict[str, Dict[str, Optional[str]]], files: Iterable[str]) -> FrozenSet[str]:
