@@ -8,14 +8,9 @@ import pytest
 
 from tests.test_engine_runner import CALLS, CLEAN, FAKE, fake_analyze, reset_calls, tree  # noqa: F401
 from unfake_async.codemod.engine import workers as workers_module
+from unfake_async.codemod.engine.dispatch import EARLY_WORKER_FILES, start_workers
 from unfake_async.codemod.engine.model import Finding, FixLevel, SourceResult
-from unfake_async.codemod.engine.runner import (
-    EARLY_WORKER_FILES,
-    Mode,
-    RunOptions,
-    run_files,
-    start_workers,
-)
+from unfake_async.codemod.engine.runner import Mode, RunOptions, run_files
 from unfake_async.settings import Settings
 
 TEST_PROCESS = os.getpid()  # the workers' main process: forks inherit it
@@ -232,7 +227,7 @@ def test_a_worker_whose_main_process_is_gone_exits_quietly(tmp_path):
 
     script = (
         "import os, signal, sys\n"
-        "from unfake_async.codemod.engine.runner import start_workers\n"
+        "from unfake_async.codemod.engine.dispatch import start_workers\n"
         "pool = start_workers(2)\n"
         "print(pool._workers[0].process.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

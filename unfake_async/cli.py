@@ -314,7 +314,8 @@ def _report_options(args: CheckArgs, config, result=None):
 def _run_paths(args: CheckArgs, config) -> int:
     from unfake_async.codemod.engine.cache import CACHE_DIRNAME
     from unfake_async.codemod.engine.discovery import DiscoveryOptions, discover
-    from unfake_async.codemod.engine.runner import RunOptions, run_files, start_workers
+    from unfake_async.codemod.engine.dispatch import start_workers
+    from unfake_async.codemod.engine.runner import RunOptions, run_files
 
     # A directory may hold thousands of files: a worker forked now imports libcst on another
     # core while discovery and the prefilter run here.

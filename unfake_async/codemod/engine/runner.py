@@ -10,9 +10,7 @@ engine can be tested with a small stand-in; it must be a module-level function t
 """
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
-import functools
 import os
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -20,11 +18,16 @@ import pathspec
 
 from unfake_async.codemod.engine import fileio
 from unfake_async.codemod.engine.cache import Cache
+from unfake_async.codemod.engine.dispatch import (
+    Analysis,
+    AnalyzeFunction,
+    analyze_one,
+    default_analyze,
+)
 from unfake_async.codemod.engine.model import (
     CreatedFile,
     FileReport,
     Finding,
-    FixLevel,
     Mode,
     RunOptions,
     RunResult,
@@ -32,23 +35,6 @@ from unfake_async.codemod.engine.model import (
 )
 from unfake_async.codemod.engine.prechecks import prefilter
 from unfake_async.project_requirements import added_imports
-
-AnalyzeFunction = Callable[..., SourceResult]
-
-# Below this many files to parse, a process pool costs more to start than it saves.
-POOL_THRESHOLD = 8
-# From this many files to read on, an analysis worker is forked before the read loop, so that
-# importing libcst (0.13 s) overlaps reading and prefiltering (~30 µs a file) instead of
-# following it (see `workers.py`).
-EARLY_WORKER_FILES = 500
-
-
-def default_analyze(source, *, path, settings, fix_level, project=None):
-    """The real analysis; imported lazily so that libcst loads only where parsing happens."""
-    from unfake_async.codemod import analyze_source
-
-    return analyze_source(source, path=path, settings=settings, fix_level=fix_level, project=project)
-
 
 # The per-run index of what modules offer each other (their offload and requests helpers, their
 # re-exports of requests): HTTP semantics, so it lives in the analysis layer and is loaded by
@@ -95,7 +81,7 @@ def run_files(
     per_file = _PerFileSettings(settings, options)
     reports: Dict[str, FileReport] = {}
     sources: Dict[str, fileio.SourceFile] = {}
-    analysis = _Analysis(len(files), analyze, options.jobs, workers)
+    analysis = Analysis(len(files), analyze, options.jobs, workers)
     cache_keys: Dict[str, str] = {}
     project = _project_index(analyze)
     try:
@@ -162,7 +148,7 @@ def _settle_joint_edits(project, files, reports: Dict[str, FileReport], sources,
             outcome = cache.get(key) if key is not None else None
             reports[path] = report = FileReport(path, parsed=outcome is None, cached=outcome is not None)
             if outcome is None:
-                outcome = _analyze_one((path, source.text, settings, options.fix_level, facts), analyze)
+                outcome = analyze_one((path, source.text, settings, options.fix_level, facts), analyze)
                 if key is not None and not isinstance(outcome, str):
                     cache.put(key, outcome)
             if isinstance(outcome, str):
@@ -201,7 +187,7 @@ def _create_file(new: CreatedFile, reports: Dict[str, FileReport]) -> bool:
 
 
 def _read_all(files, options: RunOptions, per_file, cache, reports, sources, cache_keys,
-              analysis: "_Analysis", progress, project=None) -> None:
+              analysis: Analysis, progress, project=None) -> None:
     """Read and prefilter every file; hand each one that may match to `analysis`, with what the
     modules it imports tell it (`project`: read on demand, so a one-file run sees them too)."""
     for path in files:
@@ -256,7 +242,7 @@ def run_source(
     facts = _facts(_project_index(analyze), path, source.text)
     if facts or prefilter.worth_parsing(source.text, settings):
         file_settings = _PerFileSettings(settings, options).for_path(path)
-        outcome = _analyze_one((path, source.text, file_settings, options.fix_level, facts or None), analyze)
+        outcome = analyze_one((path, source.text, file_settings, options.fix_level, facts or None), analyze)
         report.parsed = True
         if isinstance(outcome, str):
             report.error = outcome
@@ -299,118 +285,6 @@ def _write_fix(report: FileReport, source: fileio.SourceFile) -> None:
         report.error = f"fix not written: {exc}"
         report.changed = False
         report.findings = [dataclasses.replace(f, fixed=False) for f in report.findings]
-
-
-# -- analysis, in-process or in a pool ---------------------------------------------------------
-
-
-def _job_count(jobs: int) -> int:
-    """`--jobs`, with 0 meaning every core."""
-    return jobs or os.cpu_count() or 1
-
-
-def start_workers(jobs: int, analyze: AnalyzeFunction = default_analyze):
-    """Analysis workers forked now, to import libcst while the caller still discovers and reads
-    files (`workers.py`); None with one job or where forking is not available."""
-    jobs = _job_count(jobs)
-    from unfake_async.codemod.engine import workers
-
-    if jobs <= 1 or not workers.available():
-        return None
-    return workers.Workers(jobs, functools.partial(_analyze_one, analyze=analyze))
-
-
-class _Analysis:
-    """Where the files to parse go: to workers forked before the read loop (big trees, several
-    jobs, Linux), or collected and analysed after it, in-process or in a pool (`_analyze_all`)."""
-
-    def __init__(self, file_count: int, analyze: AnalyzeFunction, jobs: int, workers=None) -> None:
-        self.analyze, self.jobs = analyze, _job_count(jobs)
-        self.tasks: List[Tuple[str, str, object, FixLevel, object]] = []
-        self.workers = workers
-        if workers is None and file_count >= EARLY_WORKER_FILES:
-            self.workers = start_workers(self.jobs, analyze)
-
-    def add(self, task) -> None:
-        if self.workers is not None:
-            self.workers.submit(task)
-        else:
-            self.tasks.append(task)
-
-    def outcomes(self):
-        if self.workers is not None:
-            return self.workers.results()
-        return _analyze_all(self.tasks, self.analyze, self.jobs)
-
-    def close(self) -> None:
-        if self.workers is not None:
-            self.workers.close()
-
-
-def _analyze_all(tasks, analyze: AnalyzeFunction, jobs: int):
-    jobs = _job_count(jobs)
-    if jobs <= 1 or len(tasks) < POOL_THRESHOLD:
-        for task in tasks:
-            yield task[0], _analyze_one(task, analyze)
-        return
-    workers = min(jobs, len(tasks))
-    chunksize = max(1, min(16, len(tasks) // (workers * 4)))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        outcomes = pool.map(_analyze_one, tasks, [analyze] * len(tasks), chunksize=chunksize)
-        for task, outcome in zip(tasks, outcomes):
-            yield task[0], outcome
-
-
-def _analyze_one(task, analyze: AnalyzeFunction):
-    """Run analyze on one task; a failure comes back as a one-line message, not an exception."""
-    path, text, settings, fix_level, project = task
-    # Only a file the tree tells something gets `project=`: stand-ins for tests need not take it.
-    extra = {"project": project} if project is not None else {}
-    try:
-        return analyze(text, path=path, settings=settings, fix_level=fix_level, **extra)
-    except Exception as exc:  # noqa: BLE001 - any failure of one file must not stop the run
-        return describe_failure(exc, text)
-
-
-def describe_failure(exc: BaseException, text: Optional[str] = None) -> str:
-    """One line for a parse or transform failure.
-
-    LibCST's parser often reports the token after the mistake (`def f(:` as "4:4 expected one of
-    ), *, NAME"), so with the text at hand Python's own parser names the place and the problem.
-    """
-    if type(exc).__name__ == "ParserSyntaxError" and text is not None:
-        python_says = _python_syntax_error(text)
-        if python_says is not None:
-            return python_says
-        return ("syntax this tool's parser (LibCST) does not support yet; file left untouched "
-                f"({_first_line(getattr(exc, 'message', str(exc)))})")
-    if type(exc).__name__ == "ParserSyntaxError":
-        line, column = getattr(exc, "raw_line", None), getattr(exc, "raw_column", None)
-        message = getattr(exc, "message", str(exc)).strip().splitlines()[0]
-        where = f" at {line}:{column + 1}" if line is not None and column is not None else ""
-        return f"syntax error{where}: {message}"
-    text = str(exc).strip().splitlines()
-    detail = f": {text[0]}" if text else ""
-    return f"internal error while analysing ({type(exc).__name__}{detail}); file left untouched"
-
-
-def _python_syntax_error(text: str) -> Optional[str]:
-    """Python's verdict on `text`: "syntax error at L:C: message", or None when it parses."""
-    import ast
-
-    try:
-        ast.parse(text)
-    except SyntaxError as exc:
-        where = f" at {exc.lineno}:{exc.offset}" if exc.lineno and exc.offset else ""
-        return f"syntax error{where}: {_first_line(exc.msg or 'invalid syntax')}"
-    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes, absurd nesting
-        return f"syntax error: {type(exc).__name__}: {_first_line(str(exc))}"
-    return None
-
-
-def _first_line(text: str) -> str:
-    lines = str(text).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 # -- per-file settings -------------------------------------------------------------------------

@@ -91,19 +91,22 @@ def _serve(connection, main_end, run_one: Callable[[Task], Outcome], siblings: S
         # once (Django's one file needs no more imports, and no siblings); any other first file
         # waits for the rest of the imports and for the siblings, forked after them to inherit
         # them, which then share the files that follow.
-        first = connection.recv() if connection.poll(_FIRST_FILE_WAIT) else _NO_TASK
-        if first is None:
-            return
-        if isinstance(first, _Last):
-            connection.send((first.task[0], run_one(first.task)))
-            first = _NO_TASK
+        first: Optional[Task] = None
+        if connection.poll(_FIRST_FILE_WAIT):
+            message = connection.recv()
+            if message is None:
+                return
+            if isinstance(message, _Last):
+                connection.send((message.task[0], run_one(message.task)))
+            else:
+                first = message
         _warm_up_rest()
         # What the imports made lives as long as the worker: out of the collector's reach, its
         # full collections do not walk it again, nor write to the pages the siblings share.
         gc.freeze()
         forked = _fork_siblings(connection, [end for _, end in siblings], run_one)
         connection.send(_WARM)
-        if first is not _NO_TASK:
+        if first is not None:
             connection.send((first[0], run_one(first)))
         _answer(connection, run_one)
     except (EOFError, BrokenPipeError):
@@ -174,7 +177,6 @@ class _Last:
         self.task = task
 
 
-_NO_TASK = ()
 _READY = "ready"  # the first worker can analyse (it may still be importing the rest)
 _WARM = "warm"  # ... and it has imported everything and forked its siblings
 
@@ -281,8 +283,10 @@ def _zombie_exit_code(pid: Optional[int]) -> Optional[int]:
 
 def _noted(worker: _Worker, message) -> bool:
     """Take in what a worker says of itself; False for anything else (a result)."""
-    if isinstance(message, _Ready):
-        worker.pid, worker.ready = message.pid, True
+    if isinstance(message, _Ready):  # only siblings send it
+        if isinstance(worker, _Sibling):
+            worker.pid = message.pid
+        worker.ready = True
     elif message == _READY:
         worker.ready = True
     elif message == _WARM:
