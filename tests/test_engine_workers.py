@@ -154,21 +154,41 @@ def rest_seen_analyze(source, *, path, settings, fix_level):
     return SourceResult(findings=[Finding("UFA900", f"rest started: {started}", 1, 1, 1, 2)])
 
 
+def _gated(gate):
+    """`_warm_up` that waits (in the worker) until the test creates `gate`."""
+    def warm_up():
+        for _ in range(6000):
+            if gate.exists():
+                return
+            time.sleep(0.01)
+    return warm_up
+
+
 def test_the_last_file_of_a_run_is_answered_before_the_rest_of_the_imports(tmp_path, monkeypatch):
     """Django's shape: one file to parse, submitted before the worker is ready. The main process
     marks it as the run's last; the first worker answers it before importing every pass (and
     libcst.matchers), forks no sibling, and is killed at close, not waited for."""
-    monkeypatch.setattr(workers_module, "_warm_up_rest", _marking_rest(tmp_path))  # inherited
+    gate = tmp_path / "ready"
+    monkeypatch.setattr(workers_module, "_warm_up", _gated(gate))  # inherited by the fork
+    marking = _marking_rest(tmp_path)
+
+    def slow_rest():  # the marker, then long enough that only a kill ends it
+        marking()
+        time.sleep(30)
+
+    monkeypatch.setattr(workers_module, "_warm_up_rest", slow_rest)
+    monkeypatch.setattr(workers_module, "_FIRST_FILE_WAIT", 60)  # no race with the main process
     pool = start_workers(2, rest_seen_analyze)
     first, sibling = pool._workers
     try:
         pool.submit((str(tmp_path / "only.py"), FAKE, Settings(), FixLevel.NONE, None))
+        gate.write_text("")  # the worker says READY from now on; the main process reads it below
         [(path, outcome)] = list(pool.results())
         assert [f.message for f in outcome.findings] == ["rest started: False"]
-        assert not first.warm and sibling.pid is None
     finally:
         pool.close()
-    assert first.process.exitcode == -9
+    assert not first.warm and sibling.pid is None
+    assert first.process.exitcode == -9  # in the rest of its imports: killed, not waited for
 
 
 def test_files_that_stream_in_wait_for_the_rest_of_the_imports_and_the_siblings(tmp_path, monkeypatch):
@@ -183,10 +203,10 @@ def test_files_that_stream_in_wait_for_the_rest_of_the_imports_and_the_siblings(
             pool.submit((str(tmp_path / f"m{i}.py"), FAKE, Settings(), FixLevel.NONE, None))
         messages = sorted({f.message for _, outcome in pool.results() for f in outcome.findings})
         assert messages == ["rest started: True"]
-        assert first.warm and pool._workers[1].pid is not None
+        assert first.warm  # said before its first answer
     finally:
         pool.close()
-    assert first.process.exitcode == 0
+    assert first.process.exitcode == 0  # told to stop, it waited for its sibling
 
 
 def test_when_the_first_worker_cannot_fork_the_main_process_starts_the_others(monkeypatch):
