@@ -101,6 +101,9 @@ def test_the_original_raises_type_error(http_server):  # noqa: F811
     asyncio.run(scenario())
 
 
+# The fix keeps `data=body`, whose type the codemod cannot see (requests-to-httpx.md, row 8; the
+# fix is unsafe here anyway): this test posts a str through it, which httpx sends with a warning.
+@pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 def test_the_migration_sends_body_and_headers_and_honours_the_timeout(migrated, http_server, tmp_path):  # noqa: F811
     _, module = migrated
 

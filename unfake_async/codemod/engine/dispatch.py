@@ -116,8 +116,8 @@ def describe_failure(exc: BaseException, text: Optional[str] = None) -> str:
         message = getattr(exc, "message", str(exc)).strip().splitlines()[0]
         where = f" at {line}:{column + 1}" if line is not None and column is not None else ""
         return f"syntax error{where}: {message}"
-    text = str(exc).strip().splitlines()
-    detail = f": {text[0]}" if text else ""
+    lines = str(exc).strip().splitlines()
+    detail = f": {lines[0]}" if lines else ""
     return f"internal error while analysing ({type(exc).__name__}{detail}); file left untouched"
 
 
