@@ -61,3 +61,32 @@ def test_a_target_outside_the_parent_map_makes_the_walk_whole():
     rewriter._builders[stranger] = lambda updated: updated
     rewriter.visit_only_towards_changes({})
     assert all(rewriter.on_visit(node) for node in (module, module.body[0]))
+
+
+def test_replace_nodes_given_the_parents_walks_down_to_the_edits_only():
+    """`ReplaceNodes(edits, parents)` (UFA008's rewrite): the module it makes is the one the
+    whole walk makes, a nested edit included, and the nodes no edit lies under are not entered."""
+    import libcst as cst
+
+    from unfake_async.codemod.analysis.async_scope import ReplaceNodes
+    from unfake_async.codemod.engine.metadata import parent_map
+
+    module = cst.parse_module("import os\n\ndef f():\n    return g(h(1))\n\nx = [1, 2, 3]\n")
+    outer = module.body[1].body.body[0].body[0].value  # g(h(1))
+    inner = outer.args[0].value  # h(1)
+    edits = {outer: lambda node: node.with_changes(func=cst.Name("G")),
+             inner: lambda node: node.with_changes(func=cst.Name("H"))}
+
+    class Counting(ReplaceNodes):
+        entered = 0
+
+        def on_visit(self, node):
+            entered = super().on_visit(node)
+            Counting.entered += entered
+            return entered
+
+    whole = module.visit(Counting(edits)).code
+    entered_whole, Counting.entered = Counting.entered, 0
+    restricted = module.visit(Counting(edits, parent_map(module))).code
+    assert restricted == whole == "import os\n\ndef f():\n    return G(H(1))\n\nx = [1, 2, 3]\n"
+    assert 0 < Counting.entered < entered_whole

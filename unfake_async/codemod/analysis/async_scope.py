@@ -7,12 +7,13 @@ loop hygiene, the one pass a check run of a big tree usually needs, gets by with
 """
 from __future__ import annotations
 
-from typing import Callable, Collection, Dict, Iterator, Optional, Set
+from typing import Callable, Collection, Dict, Iterator, Mapping, Optional, Set
 
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, QualifiedName, QualifiedNameProvider
 
 from unfake_async.codemod.analysis import names
+from unfake_async.codemod.engine.metadata import WalksTowardsTargets
 
 Parents = Dict[cst.CSTNode, cst.CSTNode]
 
@@ -126,12 +127,16 @@ def in_place_of(original: cst.BaseExpression, result: cst.BaseExpression, parent
     return result
 
 
-class ReplaceNodes(cst.CSTTransformer):
-    """Replace nodes of the original module, each by a function of its updated self."""
+class ReplaceNodes(WalksTowardsTargets, cst.CSTTransformer):
+    """Replace nodes of the original module, each by a function of its updated self. Given the
+    module's parent map (`parents`), the walk goes only down to the edited nodes."""
 
-    def __init__(self, edits: Dict[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]]) -> None:
+    def __init__(self, edits: Dict[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]],
+                 parents: Optional[Mapping[cst.CSTNode, cst.CSTNode]] = None) -> None:
         super().__init__()
         self._edits = edits
+        if parents is not None:
+            self.walk_towards(edits, parents.get)
 
     def on_leave(self, original_node, updated_node):
         edit = self._edits.get(original_node)

@@ -272,6 +272,29 @@ def ancestor_ids(nodes: Iterable[cst.CSTNode], parent_of: Callable[[cst.CSTNode]
     return above
 
 
+class WalksTowardsTargets:
+    """For a `CSTTransformer` whose every change is made in `on_leave` of known nodes (or of a
+    node above one): after `walk_towards(targets, parent_of)`, its walk enters only the nodes
+    above the targets. LibCST's walk rebuilds every node it enters; a node it does not enter
+    leaves as it came (`on_leave` still gets it). A target without a parent in `parent_of`
+    (another tree's node, or the root) keeps the whole walk. Put it before `cst.CSTTransformer`
+    among the bases."""
+
+    _walk_into: Optional[Set[int]] = None
+
+    def walk_towards(self, targets: Iterable[cst.CSTNode],
+                     parent_of: Callable[[cst.CSTNode], Optional[cst.CSTNode]]) -> None:
+        targets = list(targets)
+        if any(parent_of(node) is None for node in targets):
+            return
+        self._walk_into = ancestor_ids(targets, parent_of)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._walk_into is not None and id(node) not in self._walk_into:
+            return False
+        return super().on_visit(node)  # type: ignore[misc]
+
+
 def parent_map(module: cst.Module) -> Dict[cst.CSTNode, cst.CSTNode]:
     """ParentNodeProvider's mapping, in its order, from one walk (iterative: no recursion limit)."""
     parents: Dict[cst.CSTNode, cst.CSTNode] = {}

@@ -15,7 +15,7 @@ from unfake_async.codemod.analysis.async_scope import in_place_of
 from unfake_async.codemod.analysis.names import build_call
 from unfake_async.codemod.analysis.names import code as _code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
-from unfake_async.codemod.engine.metadata import ancestor_ids
+from unfake_async.codemod.engine.metadata import WalksTowardsTargets
 from unfake_async.codemod.migrate import cleanup, exceptions, home_assistant
 from unfake_async.codemod.migrate import client as client_code
 from unfake_async.codemod.migrate.client_source import ACCESSOR, FACTORY_NAME, INLINE_SOURCE, ClientSource
@@ -72,7 +72,7 @@ def replacement(plan: SitePlan, original: cst.CSTNode, parents, settings: Settin
     return in_place_of(original, result, parents)
 
 
-class Rewriter(cst.CSTTransformer):
+class Rewriter(WalksTowardsTargets, cst.CSTTransformer):
     def __init__(
         self,
         plans: Sequence[SitePlan],
@@ -151,16 +151,8 @@ class Rewriter(cst.CSTTransformer):
         (a site, an edit, a handler, a `with`, a class) or of a block above one (left empty); a
         node with none below it leaves as it came, so its subtree needs no walk (LibCST's walk
         rebuilds every node it enters: most of the rewrite's cost on a big module)."""
-        targets = [*self._builders, *self._handlers, *self._with_nodes, *self._classes, *self._hass_classes]
-        if any(parents.get(node) is None for node in targets):
-            return  # not a node of that module: walk everything, as LibCST does
-        self._descend_into = ancestor_ids(targets, parents.get)
-
-    def on_visit(self, node) -> bool:
-        descend_into = getattr(self, "_descend_into", None)
-        if descend_into is not None and id(node) not in descend_into:
-            return False  # LibCST then leaves the node as it is, through `on_leave`
-        return super().on_visit(node)
+        self.walk_towards([*self._builders, *self._handlers, *self._with_nodes, *self._classes,
+                           *self._hass_classes], parents.get)
 
     # Generic replacement -----------------------------------------------------------------
     def on_leave(self, original_node, updated_node):

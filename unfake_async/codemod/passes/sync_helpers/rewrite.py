@@ -12,7 +12,6 @@ from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from unfake_async.codemod.analysis.async_scope import ModuleView, ReplaceNodes, awaited
 from unfake_async.codemod.analysis.names import code
 from unfake_async.codemod.engine.layout.wrap import one_line_arguments
-from unfake_async.codemod.engine.metadata import ancestor_ids
 from unfake_async.codemod.migrate import cleanup
 from unfake_async.codemod.passes.sync_helpers.model import Helper, Use
 
@@ -37,7 +36,7 @@ def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True, remote_
                 dead_names.add(candidate.value)
             elif m.matches(candidate, m.Attribute(value=m.Name("self"), attr=m.Name())):
                 dead_attributes.add(candidate.attr.value)
-    module = view.module.visit(_ReplaceOnTheWay(edits, view.parents))
+    module = view.module.visit(ReplaceNodes(edits, view.parents))  # down to the edits only
     if not clean:
         return module.code
     module = cleanup.remove_dead_code(module, dead_names, dead_attributes)
@@ -60,20 +59,6 @@ def rewrite(view: ModuleView, helpers: List[Helper], clean: bool = True, remote_
     RemoveImportsVisitor.remove_unused_import(context, "functools")
     RemoveImportsVisitor.remove_unused_import(context, "concurrent.futures")
     return RemoveImportsVisitor(context).transform_module(module).code
-
-
-class _ReplaceOnTheWay(ReplaceNodes):
-    """`ReplaceNodes` that walks only down to the edited nodes and leaves every other subtree as
-    it is: LibCST's transformer rebuilds each node it visits, and the edits of a helper and its
-    call sites touch a few statements of the module (the trial rewrites xmpp/notify.py's 375 lines
-    for one helper)."""
-
-    def __init__(self, edits: Dict[cst.CSTNode, Callable], parents) -> None:
-        super().__init__(edits)
-        self._on_the_way: Set[int] = ancestor_ids(edits, parents.get) | {id(node) for node in edits}
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) in self._on_the_way
 
 
 def _edit_use(use: Use, view: ModuleView, edits: Dict[cst.CSTNode, Callable]) -> None:
