@@ -37,6 +37,8 @@ import ast
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
+from unfake_async.codemod.engine.prechecks.name_references import attribute_path
+
 Definition = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -106,15 +108,11 @@ class _CandidateTest:
         self.bound.setdefault(name, set()).add(dotted)
 
     def __call__(self, call: ast.Call) -> bool:
-        parts: List[str] = []
-        func = call.func
-        while isinstance(func, ast.Attribute):
-            parts.append(func.attr)
-            func = func.value
-        if not isinstance(func, ast.Name):
+        base, attributes = attribute_path(call.func)
+        if not isinstance(base, ast.Name):
             return False
-        rest = "".join("." + part for part in reversed(parts))
-        return any(dotted + rest in self.targets for dotted in self.bound.get(func.id, ()))
+        rest = "".join("." + attribute for attribute in attributes)
+        return any(dotted + rest in self.targets for dotted in self.bound.get(base.id, ()))
 
 
 class LineKeeper:

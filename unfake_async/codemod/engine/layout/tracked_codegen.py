@@ -56,8 +56,13 @@ class _PlainState(CodegenState):
 
 def plain_code(module: cst.Module) -> str:
     """`module.code`: the same tokens, without a generator per expression and statement."""
+    return _plain_text(module, module)
+
+
+def _plain_text(node: cst.CSTNode, module: cst.Module) -> str:
+    """The code of `node` (`module` or one of its nodes), with `module`'s indentation and newline."""
     state = _PlainState(default_indent=module.default_indent, default_newline=module.default_newline)
-    module._codegen(state)
+    node._codegen(state)
     return "".join(state.tokens)
 
 
@@ -134,9 +139,7 @@ class StatementTexts:
         known = self._known.get(id(node))
         if known is not None and known[0] is node and known[1:3] == (module.default_indent, module.default_newline):
             return known[3]
-        state = _PlainState(default_indent=module.default_indent, default_newline=module.default_newline)
-        node._codegen(state)
-        text = "".join(state.tokens)
+        text = _plain_text(node, module)
         if keep:
             self.remember(module, node, text)
         return text
